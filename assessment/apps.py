@@ -1,0 +1,10 @@
+"""The evaluation standard (评判标准), indicators and dashboards."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AssessmentConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "assessment"
+    verbose_name = _("Assessment")

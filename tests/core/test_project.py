@@ -1,0 +1,72 @@
+"""Project-level checks: docker-compose.yml, translations, the demo seed."""
+
+import gettext
+import json
+from pathlib import Path
+
+import jsonschema
+import polib
+import pytest
+import yaml
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from demo.services import demo_password
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _compose_validator():
+    schema = json.loads((ROOT / "tests/schemas/compose-spec.json").read_text())
+    return jsonschema.Draft201909Validator(schema)
+
+
+def test_docker_compose_is_valid_against_the_compose_specification():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+    _compose_validator().validate(compose)
+    assert {"web", "worker", "beat", "postgres", "redis"} <= set(compose["services"])
+
+
+def test_compose_schema_rejects_a_malformed_service():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    compose["services"]["web"]["restart_policy"] = "always"  # not a service key in the spec
+
+    assert not _compose_validator().is_valid(compose)
+
+
+def test_compose_app_services_share_one_environment():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    app_services = [compose["services"][name] for name in ("web", "worker", "beat")]
+
+    environments = [service["environment"] for service in app_services]
+    assert environments[0] == environments[1] == environments[2]
+    assert environments[0]["DATABASE_URL"].startswith("postgres://")
+    assert environments[0]["REDIS_URL"].startswith("redis://")
+    assert "gunicorn" in " ".join(compose["services"]["web"]["command"])
+
+
+def test_chinese_translation_is_complete_and_compiled():
+    po = polib.pofile(str(ROOT / "locale/zh_Hans/LC_MESSAGES/django.po"))
+    compiled = gettext.GNUTranslations((ROOT / "locale/zh_Hans/LC_MESSAGES/django.mo").open("rb"))
+
+    assert len(po) > 0
+    assert [entry.msgid for entry in po.untranslated_entries() + po.fuzzy_entries()] == []
+    stale = [
+        e.msgid
+        for e in po.translated_entries()
+        if not e.msgid_plural and compiled.gettext(e.msgid) != e.msgstr
+    ]
+    assert stale == [], "run `make messages` to recompile the .mo file"
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent_and_prints_the_logins(capsys):
+    call_command("seed_demo", "--seed", "7")
+    call_command("seed_demo", "--seed", "7")
+
+    output = capsys.readouterr().out
+    admin = get_user_model().objects.get(username="admin")
+    assert get_user_model().objects.filter(username="admin").count() == 1
+    assert admin.is_superuser and admin.check_password(demo_password())
+    assert "admin" in output and demo_password() in output

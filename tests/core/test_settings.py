@@ -1,0 +1,66 @@
+"""Settings from the environment: embedded defaults, and one clear line for a malformed URL."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PROBE = (
+    "import django; django.setup(); from django.conf import settings as s; "
+    "print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER, s.LANGUAGE_CODE, s.TIME_ZONE)"
+)
+
+
+def start(**variables):
+    environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG"}}
+    environment.update(ENV_FILE=os.devnull, DJANGO_SETTINGS_MODULE="config.settings", **variables)
+    return subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_no_environment_means_sqlite_eager_chinese_shanghai():
+    result = start(DEBUG="true")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.db.backends.sqlite3", "True", "zh-hans", "Asia/Shanghai"]
+
+
+def test_database_and_redis_urls_switch_to_real_parts():
+    result = start(DEBUG="true", DATABASE_URL="postgres://u@db:5432/x", REDIS_URL="redis://cache:6379/0")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[:2] == ["django.db.backends.postgresql", "False"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DATABASE_URL", "mysqll://nobody"),
+        ("DATABASE_URL", "postgres://"),
+        ("DATABASE_URL", "not a url"),
+        ("REDIS_URL", "http://cache:6379"),
+        ("REDIS_URL", "redis://cache:port/0"),
+    ],
+)
+def test_malformed_url_stops_start_up_with_one_line_naming_it(variable, value):
+    result = start(DEBUG="true", **{variable: value})
+
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1
+    assert len(lines) == 1
+    assert variable in lines[0]
+
+
+@pytest.mark.parametrize("variable", ["SECRET_KEY", "PATIENT_KEY_SECRET"])
+def test_secrets_have_no_default_outside_debug(variable):
+    other = {"SECRET_KEY": "s" * 50, "PATIENT_KEY_SECRET": "p" * 50}
+    other.pop(variable)
+
+    result = start(DEBUG="false", **other)
+
+    assert result.returncode == 1
+    assert variable in result.stderr.strip().splitlines()[-1]
