@@ -39,6 +39,25 @@ def _secret(variable):
 SECRET_KEY = _secret("SECRET_KEY")
 # Keyed hashes of resident IDs (patient_key, lookup hashes) use their own secret, never SECRET_KEY.
 PATIENT_KEY_SECRET = _secret("PATIENT_KEY_SECRET")
+# Fernet keys (comma-separated, newest first) encrypting resident ID numbers at rest.
+# Generate one with: python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"
+RESIDENT_DATA_KEYS = env.list("RESIDENT_DATA_KEYS", default=[])
+if not RESIDENT_DATA_KEYS:
+    if not DEBUG:
+        _stop("RESIDENT_DATA_KEYS", "is not set (required when DEBUG is off)")
+    # Development only: a fixed key derived from a constant, so a demo database stays readable.
+    import base64
+    import hashlib
+
+    RESIDENT_DATA_KEYS = [
+        base64.urlsafe_b64encode(hashlib.sha256(b"dev-only-resident-data-key").digest()).decode()
+    ]
+try:
+    from cryptography.fernet import Fernet
+
+    [Fernet(key) for key in RESIDENT_DATA_KEYS]
+except ValueError:
+    _stop("RESIDENT_DATA_KEYS", "is malformed: each key is 32 url-safe base64-encoded bytes (Fernet)")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

@@ -6,6 +6,9 @@ from django.utils.translation import gettext_lazy as _
 
 from .querysets import JobQuerySet
 
+# The message of every "valid_to after valid_from" check constraint.
+DATES_IN_ORDER = _("The end date must be after the start date.")
+
 
 class TimeStampedModel(models.Model):
     """Every domain row records when it was created and last changed."""

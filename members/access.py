@@ -1,20 +1,238 @@
 """The access policy of DESIGN.md §5, reached by core through `settings.ACCESS_POLICY`.
 
-Until the hierarchy issue brings memberships and roles, the table has no rows, so the policy
-denies by default: superusers see and write everything, every other user sees nothing.
+One table, `RULES`, says for each model (by its label, so later apps are named without being
+imported) how its rows reach an institution or an alliance, which roles read them and which
+write them, and how far each role reaches:
+
+- `ALLIANCE`: every row of the alliances the user's role belongs to. For alliance-level roles
+  (bureau, alliance_admin, committee, finance, insurance_feed) that is their alliance, history
+  included (every institution that ever belonged to it). For institution-level roles it is the
+  alliance their institution belongs to today.
+- `OWN`: rows of the user's own institution only.
+
+django-guardian grants are the exceptions: `view_institution` on an institution lets the user
+read that institution's rows as its own staff would; `change_institution` lets them write them as
+its administrator would. They are ORed in here, never checked as a second path.
+
+Rows outside a user's reach are simply absent from their querysets (404); a role that may read
+but not write gets 403 from the API's permission class.
 """
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+from guardian.shortcuts import get_objects_for_user
+
+from alliance.models import Institution, Placement
+from alliance.querysets import today
+
+from .models import MembershipRole as Role
+
+ALLIANCE, OWN = "alliance", "own"
+EVERY_ROLE = dict.fromkeys(Role.values, ALLIANCE)
+INSTITUTION_READERS = {
+    Role.BUREAU: ALLIANCE,
+    Role.ALLIANCE_ADMIN: ALLIANCE,
+    Role.INSTITUTION_ADMIN: OWN,
+    Role.CLINICIAN: OWN,
+    Role.API_CLIENT: OWN,
+}
+GOVERNANCE_READERS = {Role.BUREAU: ALLIANCE, Role.ALLIANCE_ADMIN: ALLIANCE, Role.COMMITTEE: ALLIANCE}
+STAFF_WRITERS = {Role.ALLIANCE_ADMIN: ALLIANCE, Role.INSTITUTION_ADMIN: OWN}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one model's rows are reached. `institution`: ORM path(s) from the row to its
+    institution(s) (a row of either end counts); `alliance`: path to its alliance, for rows
+    that belong to an alliance rather than an institution."""
+
+    read: dict
+    write: dict = field(default_factory=dict)
+    institution: tuple = ()
+    alliance: str = ""
+
+
+RULES = {
+    # The hierarchy: every role of an alliance sees its institutions and departments (to refer).
+    "alliance.alliance": Rule(alliance="pk", read=EVERY_ROLE, write={Role.BUREAU: ALLIANCE}),
+    "alliance.alliancepopulation": Rule(alliance="alliance", read=EVERY_ROLE, write={Role.BUREAU: ALLIANCE}),
+    "alliance.institution": Rule(
+        institution=("pk",), read=EVERY_ROLE, write={Role.BUREAU: ALLIANCE, Role.ALLIANCE_ADMIN: ALLIANCE}
+    ),
+    "alliance.placement": Rule(
+        institution=("institution",),
+        read=EVERY_ROLE,
+        write={Role.BUREAU: ALLIANCE, Role.ALLIANCE_ADMIN: ALLIANCE},
+    ),
+    "alliance.department": Rule(
+        institution=("institution",),
+        read=EVERY_ROLE,
+        write={Role.BUREAU: ALLIANCE, Role.ALLIANCE_ADMIN: ALLIANCE},
+    ),
+    # Governance: the bureau writes; the alliance office and the committee read.
+    "alliance.committeemember": Rule(
+        alliance="alliance", read=GOVERNANCE_READERS, write={Role.BUREAU: ALLIANCE}
+    ),
+    "alliance.meeting": Rule(alliance="alliance", read=GOVERNANCE_READERS, write={Role.BUREAU: ALLIANCE}),
+    "alliance.governancedocument": Rule(
+        alliance="alliance", read=GOVERNANCE_READERS, write={Role.BUREAU: ALLIANCE}
+    ),
+    # People: the bureau and the alliance office see all; an institution sees its own.
+    "members.staffmember": Rule(institution=("institution",), read=INSTITUTION_READERS, write=STAFF_WRITERS),
+    "members.staffposting": Rule(institution=("institution",), read=INSTITUTION_READERS, write=STAFF_WRITERS),
+    "members.secondment": Rule(
+        institution=("from_institution", "to_institution"), read=INSTITUTION_READERS, write=STAFF_WRITERS
+    ),
+    "members.familydoctorteam": Rule(
+        institution=("institution",), read=INSTITUTION_READERS, write=STAFF_WRITERS
+    ),
+    "members.teammembership": Rule(
+        institution=("team__institution",), read=INSTITUTION_READERS, write=STAFF_WRITERS
+    ),
+    "members.signedresident": Rule(
+        institution=("institution",), read=INSTITUTION_READERS, write=STAFF_WRITERS
+    ),
+}
+
+
+@dataclass
+class Reach:
+    """What one user reaches for one rule and mode: whole alliances and single institutions."""
+
+    alliances: set = field(default_factory=set)
+    institutions: set = field(default_factory=set)
+
+    def __bool__(self):
+        return bool(self.alliances or self.institutions)
 
 
 class AccessPolicy:
-    """Which rows a user may see and what they may write."""
+    """DESIGN §5 as code. `scope` and `can_write` are what core calls."""
 
     def scope(self, queryset, user):
         if user.is_superuser:
             return queryset
-        return queryset.none()
+        rule = RULES.get(queryset.model._meta.label_lower)
+        if rule is None:
+            return queryset.none()
+        reach = self.reach(user, rule, mode="read")
+        return queryset.filter(self._condition(rule, reach)) if reach else queryset.none()
 
     def can_write(self, user, model, obj=None):
-        return user.is_superuser
+        if user.is_superuser:
+            return True
+        rule = RULES.get(model._meta.label_lower)
+        if rule is None:
+            return False
+        reach = self.reach(user, rule, mode="write")
+        if not reach or obj is None:
+            return bool(reach)
+        if obj.pk is not None and not obj._state.adding:
+            return model._default_manager.filter(pk=obj.pk).filter(self._condition(rule, reach)).exists()
+        return self._reaches_unsaved(rule, reach, obj)
+
+    def institutions(self, user, model, mode="read"):
+        """The institutions whose `model` rows `user` may read (or write): for filter choices and
+        for checking an institution named in a request body."""
+        queryset = Institution.objects.all()
+        if user.is_superuser:
+            return queryset
+        rule = RULES.get(model._meta.label_lower)
+        reach = self.reach(user, rule, mode=mode) if rule else Reach()
+        if not reach:
+            return queryset.none()
+        return queryset.filter(Q(pk__in=reach.institutions) | Q(pk__in=_institutions_of(reach.alliances)))
+
+    # --- how far a user reaches -------------------------------------------------------------
+    def reach(self, user, rule, *, mode):
+        grants = rule.read if mode == "read" else rule.write
+        reach = Reach()
+        for membership in _memberships(user):
+            extent = grants.get(membership.role)
+            if extent is None:
+                continue
+            if membership.alliance_id:
+                reach.alliances.add(membership.alliance_id)
+            elif extent == OWN:
+                reach.institutions.add(membership.institution_id)
+            else:
+                reach.alliances.update(_current_alliances(user, membership.institution_id))
+        if rule.institution:
+            reach.institutions.update(_guardian_institutions(user, mode))
+        return reach
+
+    def _condition(self, rule, reach):
+        condition = Q(pk__in=[])
+        if rule.alliance and reach.alliances:
+            condition |= Q(**{f"{rule.alliance}__in": reach.alliances})
+        for path in rule.institution:
+            if reach.alliances:
+                condition |= Q(**{f"{path}__in": _institutions_of(reach.alliances)})
+            if reach.institutions:
+                condition |= Q(**{f"{path}__in": reach.institutions})
+        return condition
+
+    def _reaches_unsaved(self, rule, reach, obj):
+        """For a row about to be created: does it fall inside the reach? (paths are plain FKs)"""
+        if rule.alliance and rule.alliance != "pk":
+            return getattr(obj, f"{rule.alliance}_id") in reach.alliances
+        if rule.alliance == "pk" or rule.institution == ("pk",):
+            return bool(reach.alliances)  # registering a new alliance or institution
+        allowed = set(reach.institutions) | set(
+            _institutions_of(reach.alliances).values_list("institution", flat=True)
+        )
+        ids = [getattr(obj, f"{path}_id", None) for path in rule.institution if "__" not in path]
+        return any(pk in allowed for pk in ids if pk is not None)
+
+
+def _cached(user, key, compute):
+    """Access facts are read once per request: the user object lives as long as the request."""
+    cache = user.__dict__.setdefault("_access_cache", {})
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
+def _memberships(user):
+    return _cached(user, "memberships", lambda: list(user.memberships.all()))
+
+
+def _current_alliances(user, institution_id):
+    return _cached(
+        user,
+        ("alliances", institution_id),
+        lambda: set(
+            Placement.objects.on(today())
+            .filter(institution_id=institution_id)
+            .values_list("alliance_id", flat=True)
+        ),
+    )
+
+
+def _institutions_of(alliance_ids):
+    """Every institution that has ever belonged to one of the alliances (history included)."""
+    return Placement.objects.filter(alliance_id__in=alliance_ids).values("institution")
+
+
+def _guardian_institutions(user, mode):
+    """Institutions granted to this user one by one in the admin (django-guardian)."""
+    permissions = ["alliance.change_institution"]
+    if mode == "read":
+        permissions.append("alliance.view_institution")
+
+    def granted():
+        queryset = get_objects_for_user(
+            user,
+            permissions,
+            klass=Institution,
+            any_perm=True,
+            with_superuser=False,
+            accept_global_perms=False,
+        )
+        return set(queryset.values_list("pk", flat=True))
+
+    return _cached(user, ("guardian", mode), granted)
 
 
 policy = AccessPolicy()

@@ -44,6 +44,7 @@ def test_database_and_redis_urls_switch_to_real_parts():
         ("DATABASE_URL", "not a url"),
         ("REDIS_URL", "http://cache:6379"),
         ("REDIS_URL", "redis://cache:port/0"),
+        ("RESIDENT_DATA_KEYS", "not-a-fernet-key"),
     ],
 )
 def test_malformed_url_stops_start_up_with_one_line_naming_it(variable, value):
@@ -55,9 +56,12 @@ def test_malformed_url_stops_start_up_with_one_line_naming_it(variable, value):
     assert variable in lines[0]
 
 
-@pytest.mark.parametrize("variable", ["SECRET_KEY", "PATIENT_KEY_SECRET"])
+FERNET_KEY = "0" * 43 + "="
+
+
+@pytest.mark.parametrize("variable", ["SECRET_KEY", "PATIENT_KEY_SECRET", "RESIDENT_DATA_KEYS"])
 def test_secrets_have_no_default_outside_debug(variable):
-    other = {"SECRET_KEY": "s" * 50, "PATIENT_KEY_SECRET": "p" * 50}
+    other = {"SECRET_KEY": "s" * 50, "PATIENT_KEY_SECRET": "p" * 50, "RESIDENT_DATA_KEYS": FERNET_KEY}
     other.pop(variable)
 
     result = start(DEBUG="false", **other)

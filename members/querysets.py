@@ -1,0 +1,80 @@
+"""Reads of people: scopes and set-based aggregates reused by pages, the API and indicators."""
+
+import datetime
+
+from django.db import models
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Value
+from django.db.models.functions import Coalesce, Greatest, Least
+
+from alliance.querysets import today
+from core.identity import patient_key
+from core.querysets import ScopedQuerySet
+
+# "Six months within a year" (派驻6个月以上), counted in days inside the calendar year: 183 is
+# half a year rounded up, so the Python check and the SQL aggregate agree on every date.
+SIX_MONTHS_DAYS = 183
+
+
+class MembershipQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """A user sees their own memberships (GET /api/v1/me/)."""
+        if user is None or not user.is_authenticated:
+            return self.none()
+        return self.filter(user=user)
+
+
+class StaffQuerySet(ScopedQuerySet):
+    def active(self):
+        return self.filter(active=True)
+
+
+class SecondmentQuerySet(ScopedQuerySet):
+    def in_force_on(self, date):
+        return self.filter(Q(end_date__isnull=True) | Q(end_date__gt=date), start_date__lte=date)
+
+    def with_days_in_year(self, year):
+        """Annotate `days_in_year`: the days of each secondment inside `year`, in SQL."""
+        first, after = datetime.date(year, 1, 1), datetime.date(year + 1, 1, 1)
+        start = Greatest(F("start_date"), Value(first))
+        end = Least(Coalesce(F("end_date"), Value(after)), Value(after))
+        return (
+            self.filter(start_date__lt=after)
+            .filter(Q(end_date__isnull=True) | Q(end_date__gt=first))
+            .annotate(days_in_year=ExpressionWrapper(end - start, output_field=DurationField()))
+        )
+
+    def reaching_six_months(self, year):
+        """Stationed secondments with at least six months (183 days) inside `year`."""
+        from .models import SecondmentKind
+
+        return (
+            self.filter(kind=SecondmentKind.STATIONED)
+            .with_days_in_year(year)
+            .filter(days_in_year__gte=datetime.timedelta(days=SIX_MONTHS_DAYS))
+        )
+
+
+class TeamQuerySet(ScopedQuerySet):
+    def with_composition(self):
+        """Annotate member counts: general practitioners, specialists, everyone."""
+        from .models import TeamRole
+
+        return self.annotate(
+            member_count=Count("memberships", distinct=True),
+            gp_count=Count(
+                "memberships", filter=Q(memberships__role=TeamRole.GENERAL_PRACTITIONER), distinct=True
+            ),
+            specialist_count=Count(
+                "memberships", filter=Q(memberships__role=TeamRole.SPECIALIST), distinct=True
+            ),
+        )
+
+
+class ResidentQuerySet(ScopedQuerySet):
+    def with_id_number(self, id_number):
+        """Look a resident up by ID number through its keyed hash (the number is never stored)."""
+        return self.filter(patient_key=patient_key(id_number))
+
+    def under_contract_on(self, date=None):
+        date = date or today()
+        return self.filter(Q(valid_to__isnull=True) | Q(valid_to__gt=date), signed_on__lte=date)

@@ -1,0 +1,263 @@
+"""Writes of people and roles. Every change goes through a function here (pages, admin, API,
+imports and the demo county alike)."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from alliance.models import ROLE_RANK, Placement, PlacementRole
+from alliance.querysets import today
+from core.identity import birth_date_of, encrypt, mask_resident_id, patient_key, validate_resident_id
+
+from .models import (
+    ChronicCondition,
+    FamilyDoctorTeam,
+    Gender,
+    Membership,
+    Secondment,
+    SignedResident,
+    StaffMember,
+    StaffPosting,
+    TeamMembership,
+    TeamRole,
+)
+
+
+def _assign(instance, fields, allowed):
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError({name: _("This field cannot be changed here.") for name in unknown})
+    for name, value in fields.items():
+        setattr(instance, name, value.strip() if isinstance(value, str) else value)
+
+
+def _save(instance, fields, allowed):
+    _assign(instance, fields, allowed)
+    instance.full_clean()
+    instance.save()
+    return instance
+
+
+def _placement_on(institution, date):
+    return Placement.objects.filter(institution=institution).on(date).first()
+
+
+# --- Memberships -------------------------------------------------------------------------------
+@transaction.atomic
+def grant_membership(user, *, role, alliance=None, institution=None, acting_user):
+    """Give `user` a role in an alliance or an institution (idempotent)."""
+    membership = Membership.objects.filter(
+        user=user, role=role, alliance=alliance, institution=institution
+    ).first()
+    if membership:
+        return membership
+    return _save(
+        Membership(user=user),
+        {"role": role, "alliance": alliance, "institution": institution},
+        {"role", "alliance", "institution"},
+    )
+
+
+@transaction.atomic
+def revoke_membership(membership, *, acting_user):
+    membership.delete()
+
+
+# --- Staff -------------------------------------------------------------------------------------
+STAFF_FIELDS = {
+    "employee_number", "name", "gender", "profession", "title_level", "title", "licence_number",
+    "is_general_practitioner", "active", "user",
+}  # fmt: skip
+
+
+@transaction.atomic
+def hire_staff(*, alliance, institution, valid_from, department=None, acting_user, **fields):
+    """Employ a person in the alliance and post them to `institution` from `valid_from`."""
+    _check_posting(alliance, institution, department, valid_from)
+    staff = StaffMember(alliance=alliance, institution=institution, department=department)
+    _save(staff, fields, STAFF_FIELDS)
+    StaffPosting.objects.create(
+        staff=staff, institution=institution, department=department, valid_from=valid_from
+    )
+    return staff
+
+
+@transaction.atomic
+def update_staff(staff, *, acting_user, **fields):
+    """Change a staff member's details; a change of posting goes through `post_staff`."""
+    return _save(staff, fields, STAFF_FIELDS)
+
+
+@transaction.atomic
+def post_staff(staff, *, institution, on, department=None, acting_user):
+    """Post a staff member elsewhere from `on`: the current posting ends, a new one begins."""
+    staff = StaffMember.objects.select_for_update().get(pk=staff.pk)
+    _check_posting(staff.alliance, institution, department, on)
+    current = staff.postings.filter(valid_to__isnull=True).first()
+    if current and current.valid_from >= on:
+        raise ValidationError(
+            {
+                "on": _("The new posting must begin after the current one (%(date)s).")
+                % {"date": current.valid_from}
+            }
+        )
+    if current:
+        current.valid_to = on
+        current.save(update_fields=["valid_to"])
+    StaffPosting.objects.create(staff=staff, institution=institution, department=department, valid_from=on)
+    staff.institution, staff.department = institution, department
+    staff.save(update_fields=["institution", "department", "updated_at"])
+    return staff
+
+
+def _check_posting(alliance, institution, department, on):
+    placement = _placement_on(institution, on)
+    if placement is None or placement.alliance_id != alliance.pk:
+        raise ValidationError(
+            {"institution": _("Staff can only be posted to a member institution of their alliance.")}
+        )
+    if department is not None and department.institution_id != institution.pk:
+        raise ValidationError({"department": _("The department belongs to another institution.")})
+
+
+# --- Secondments ---------------------------------------------------------------------------------
+SECONDMENT_FIELDS = {"kind", "start_date", "end_date", "notes"}
+
+
+@transaction.atomic
+def second_staff(staff, *, to_institution, start_date, acting_user, **fields):
+    """Station a doctor of a higher-level institution at a lower-level one (下沉/派驻)."""
+    secondment = Secondment(
+        staff=staff, from_institution=staff.institution, to_institution=to_institution, start_date=start_date
+    )
+    _assign(secondment, fields, SECONDMENT_FIELDS)
+    secondment.full_clean()
+    _check_downwards(secondment)
+    secondment.save()
+    return secondment
+
+
+@transaction.atomic
+def update_secondment(secondment, *, acting_user, **fields):
+    """Change dates, kind or notes (e.g. record the end of a stationing)."""
+    return _save(secondment, fields, SECONDMENT_FIELDS)
+
+
+def _check_downwards(secondment):
+    home = _placement_on(secondment.from_institution, secondment.start_date)
+    host = _placement_on(secondment.to_institution, secondment.start_date)
+    if home is None or host is None or home.alliance_id != host.alliance_id:
+        raise ValidationError(
+            {"to_institution": _("Both institutions must belong to the same alliance on the start date.")}
+        )
+    if ROLE_RANK[home.role] <= ROLE_RANK[host.role]:
+        raise ValidationError(
+            {"to_institution": _("A secondment goes from a higher-level institution to a lower-level one.")}
+        )
+
+
+# --- Family-doctor teams ---------------------------------------------------------------------------
+TEAM_FIELDS = {"name", "leader", "active"}
+
+
+@transaction.atomic
+def create_team(*, institution, acting_user, **fields):
+    """Create a family-doctor team at a branch or village clinic."""
+    placement = _placement_on_today(institution)
+    if placement is None or placement.role not in (PlacementRole.BRANCH, PlacementRole.VILLAGE):
+        raise ValidationError(
+            {"institution": _("Family-doctor teams belong to a township branch or a village clinic.")}
+        )
+    return _save(FamilyDoctorTeam(institution=institution), fields, TEAM_FIELDS)
+
+
+@transaction.atomic
+def update_team(team, *, acting_user, **fields):
+    return _save(team, fields, TEAM_FIELDS)
+
+
+@transaction.atomic
+def add_team_member(team, *, staff, role, acting_user):
+    """Add a staff member to a team. A specialist comes from a higher level (全专结合); everyone
+    else works at the team's institution or, for a village team, at its branch."""
+    team_place, staff_place = _placement_on_today(team.institution), _placement_on_today(staff.institution)
+    if staff_place is None or team_place is None or staff_place.alliance_id != team_place.alliance_id:
+        raise ValidationError({"staff": _("The staff member works outside this team's alliance.")})
+    higher = ROLE_RANK[staff_place.role] > ROLE_RANK[team_place.role]
+    if role == TeamRole.SPECIALIST and not higher:
+        raise ValidationError(
+            {"role": _("A specialist in a family-doctor team comes from a higher-level institution.")}
+        )
+    if role == TeamRole.GENERAL_PRACTITIONER and not staff.is_general_practitioner:
+        raise ValidationError({"role": _("This staff member is not registered as a general practitioner.")})
+    membership = TeamMembership(team=team, staff=staff, role=role)
+    membership.full_clean()
+    membership.save()
+    return membership
+
+
+@transaction.atomic
+def remove_team_member(membership, *, acting_user):
+    membership.delete()
+
+
+def _placement_on_today(institution):
+    return _placement_on(institution, today())
+
+
+# --- Signed residents --------------------------------------------------------------------------------
+@transaction.atomic
+def sign_resident(*, team, name, id_number, signed_on, chronic_conditions=(), valid_to=None, acting_user):
+    """Record a family-doctor contract. The ID number is validated (GB 11643), then kept only
+    encrypted and as its keyed hash; birth date and gender come from the number."""
+    number = _validated_id_number(id_number)
+    key = patient_key(number)
+    if SignedResident.objects.filter(patient_key=key, valid_to__isnull=True).exists():
+        raise ValidationError({"id_number": _("This resident already has a family-doctor contract.")})
+    resident = SignedResident(
+        team=team,
+        institution=team.institution,
+        id_number_encrypted=encrypt(number),
+        id_number_masked=mask_resident_id(number),
+        patient_key=key,
+        birth_date=birth_date_of(number),
+        gender=Gender.MALE if int(number[16]) % 2 else Gender.FEMALE,
+    )
+    fields = {
+        "name": name,
+        "signed_on": signed_on,
+        "valid_to": valid_to,
+        "chronic_conditions": _conditions(chronic_conditions),
+    }
+    return _save(resident, fields, set(fields))
+
+
+@transaction.atomic
+def update_resident(resident, *, acting_user, team=None, **fields):
+    """Change name, conditions or contract dates; moving to another team moves the institution."""
+    if team is not None:
+        resident.team, resident.institution = team, team.institution
+    if "chronic_conditions" in fields:
+        fields["chronic_conditions"] = _conditions(fields["chronic_conditions"])
+    return _save(resident, fields, {"name", "signed_on", "valid_to", "chronic_conditions"})
+
+
+def _validated_id_number(value):
+    try:
+        return validate_resident_id(value)
+    except ValidationError as error:
+        raise ValidationError({"id_number": error.messages}) from None
+
+
+def _conditions(values):
+    known = set(ChronicCondition.values)
+    values = list(dict.fromkeys(values or []))
+    unknown = [value for value in values if value not in known]
+    if unknown:
+        raise ValidationError(
+            {
+                "chronic_conditions": _("Unknown chronic condition: %(codes)s.")
+                % {"codes": ", ".join(map(str, unknown))}
+            }
+        )
+    return values
