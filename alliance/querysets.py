@@ -54,7 +54,15 @@ class InstitutionQuerySet(ScopedQuerySet):
 
 
 class AllianceQuerySet(ScopedQuerySet):
-    pass
+    def with_lead_on(self, date):
+        """Attach `leads_on_date` (the lead hospital's placement on `date`, a list of 0 or 1) and
+        the populations, in two queries for the whole list."""
+        from .models import Placement, PlacementRole
+
+        leads = Placement.objects.on(date).filter(role=PlacementRole.LEAD).select_related("institution")
+        return self.prefetch_related(
+            Prefetch("placements", queryset=leads, to_attr="leads_on_date"), "populations"
+        )
 
 
 class DepartmentQuerySet(ScopedQuerySet):

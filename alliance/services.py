@@ -14,6 +14,7 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from core.exceptions import Conflict
+from core.identity import normalize_resident_id
 
 from .models import (
     Alliance,
@@ -31,6 +32,8 @@ from .models import (
 INSTITUTION_FIELDS = {"code", "name", "level", "credit_code", "region_code", "licensed_beds", "open_beds"}
 ALLIANCE_FIELDS = {"name", "kind", "region_code", "charter_date"}
 DEPARTMENT_FIELDS = {"institution", "code", "name", "active"}
+# Codes stored as typed would slip past the unique credit code and the county-resident comparison.
+NORMALISED_CODES = {"credit_code", "region_code"}
 
 
 def _save(instance, fields, allowed):
@@ -39,6 +42,8 @@ def _save(instance, fields, allowed):
     if unknown:
         raise ValidationError({name: _("This field cannot be changed here.") for name in unknown})
     for name, value in fields.items():
+        if name in NORMALISED_CODES and isinstance(value, str):
+            value = normalize_resident_id(value)  # full-width digits, lower-case letters, spaces
         setattr(instance, name, value.strip() if isinstance(value, str) else value)
     instance.full_clean()
     instance.save()
@@ -60,10 +65,12 @@ def update_alliance(alliance, *, acting_user, **fields):
 @transaction.atomic
 def set_population(alliance, *, year, resident_population, acting_user):
     """Record (or correct) the resident population of `alliance` in `year`."""
-    row, _created = AlliancePopulation.objects.update_or_create(
-        alliance=alliance, year=year, defaults={"resident_population": resident_population}
-    )
+    # Validate before writing: a negative figure must be a 400 with a message, not an IntegrityError.
+    row = AlliancePopulation.objects.select_for_update().filter(alliance=alliance, year=year).first()
+    row = row or AlliancePopulation(alliance=alliance, year=year)
+    row.resident_population = resident_population
     row.full_clean()
+    row.save()
     return row
 
 
@@ -253,16 +260,24 @@ def _validate_single_lead(placement):
 
 
 def _validate_no_children_left_behind(current, on, *, staying):
-    """A branch cannot leave (or change alliance or role) while village clinics hang under it."""
-    if current.role != PlacementRole.BRANCH:
+    """A branch cannot leave (or change alliance or role) while village clinics hang under it,
+    nor a lead hospital while branches do: their parent must keep its role for their whole period."""
+    if current.role not in (PlacementRole.BRANCH, PlacementRole.LEAD):
         return
     if staying is not None and staying.alliance_id == current.alliance_id and staying.role == current.role:
         return
     children = Placement.objects.filter(parent=current.institution).overlapping(on, None).count()
-    if children:
+    if children and current.role == PlacementRole.BRANCH:
         raise ValidationError(
             {
                 "on": _("%(count)d village clinics still belong to this branch; move them first.")
+                % {"count": children}
+            }
+        )
+    if children:
+        raise ValidationError(
+            {
+                "on": _("%(count)d branches still have this lead hospital as their parent; move them first.")
                 % {"count": children}
             }
         )
@@ -303,3 +318,18 @@ def publish_document(*, alliance, kind, acting_user, **fields):
     )
     document = GovernanceDocument(alliance=alliance, kind=kind, version=latest + 1)
     return _save(document, fields, DOCUMENT_FIELDS)
+
+
+@transaction.atomic
+def register_member(*, alliance, role, valid_from, parent=None, acting_user, **fields):
+    """Register an institution and place it in `alliance` in one step: both or neither."""
+    institution = register_institution(acting_user=acting_user, **fields)
+    join_alliance(
+        institution,
+        alliance=alliance,
+        role=role,
+        parent=parent,
+        valid_from=valid_from,
+        acting_user=acting_user,
+    )
+    return institution

@@ -3,13 +3,19 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from alliance.api.urls import routes as alliance_routes
 from core.api.views import JobViewSet, ObtainTokenView
+from members.api.urls import routes as members_routes
+from members.api.views import MeView
 
 router = DefaultRouter()
 router.register("jobs", JobViewSet, basename="job")
+for prefix, viewset, basename in [*alliance_routes, *members_routes]:
+    router.register(prefix, viewset, basename=basename)
 
 app_name = "api"
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="token"),
+    path("me/", MeView.as_view(), name="me"),
     *router.urls,
 ]

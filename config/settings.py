@@ -246,6 +246,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "PlacementRoleEnum": "alliance.models.PlacementRole",
+        "MembershipRoleEnum": "members.models.MembershipRole",
+        "TeamRoleEnum": "members.models.TeamRole",
+    },
 }
 # A JSON request body larger than this is refused with 413 (views may set their own cap).
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=2 * 1024 * 1024)

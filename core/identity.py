@@ -10,7 +10,6 @@ encryption at rest and masking (brief §5). Shared by every app that touches res
   number can be shown masked, or in full to whoever may see it.
 """
 
-import datetime
 import hashlib
 import hmac
 import re
@@ -19,6 +18,7 @@ from functools import cache
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn import ric, uscc
@@ -63,7 +63,7 @@ def validate_resident_id(value):
         born = ric.get_birth_date(number)
     except stdnum_errors.ValidationError:
         born = None
-    if born is None or born > datetime.date.today() or born.year < 1880:
+    if born is None or born > timezone.localdate() or born.year < 1880:
         raise ValidationError(
             _("The birth date in this resident ID number is not a real date."), code="resident_id_birth_date"
         )

@@ -37,6 +37,11 @@ INSTITUTION_READERS = {
     Role.CLINICIAN: OWN,
     Role.API_CLIENT: OWN,
 }
+# DESIGN §5 names departments for the bureau and alliance office ("everything") and for the
+# institution roles ("to refer"); committee, finance and insurance feed see institutions only.
+DEPARTMENT_READERS = dict.fromkeys(
+    (Role.BUREAU, Role.ALLIANCE_ADMIN, Role.INSTITUTION_ADMIN, Role.CLINICIAN, Role.API_CLIENT), ALLIANCE
+)
 GOVERNANCE_READERS = {Role.BUREAU: ALLIANCE, Role.ALLIANCE_ADMIN: ALLIANCE, Role.COMMITTEE: ALLIANCE}
 STAFF_WRITERS = {Role.ALLIANCE_ADMIN: ALLIANCE, Role.INSTITUTION_ADMIN: OWN}
 
@@ -54,20 +59,22 @@ class Rule:
 
 
 RULES = {
-    # The hierarchy: every role of an alliance sees its institutions and departments (to refer).
+    # The hierarchy: every role of an alliance sees its institutions (departments: DEPARTMENT_READERS).
     "alliance.alliance": Rule(alliance="pk", read=EVERY_ROLE, write={Role.BUREAU: ALLIANCE}),
     "alliance.alliancepopulation": Rule(alliance="alliance", read=EVERY_ROLE, write={Role.BUREAU: ALLIANCE}),
     "alliance.institution": Rule(
         institution=("pk",), read=EVERY_ROLE, write={Role.BUREAU: ALLIANCE, Role.ALLIANCE_ADMIN: ALLIANCE}
     ),
+    # The alliance path too: joining or moving into an alliance needs write reach over that alliance.
     "alliance.placement": Rule(
         institution=("institution",),
+        alliance="alliance",
         read=EVERY_ROLE,
         write={Role.BUREAU: ALLIANCE, Role.ALLIANCE_ADMIN: ALLIANCE},
     ),
     "alliance.department": Rule(
         institution=("institution",),
-        read=EVERY_ROLE,
+        read=DEPARTMENT_READERS,
         write={Role.BUREAU: ALLIANCE, Role.ALLIANCE_ADMIN: ALLIANCE},
     ),
     # Governance: the bureau writes; the alliance office and the committee read.
@@ -174,16 +181,31 @@ class AccessPolicy:
         return condition
 
     def _reaches_unsaved(self, rule, reach, obj):
-        """For a row about to be created: does it fall inside the reach? (paths are plain FKs)"""
+        """For a row about to be created: does it fall inside the reach? (paths may cross FKs)"""
         if rule.alliance and rule.alliance != "pk":
             return getattr(obj, f"{rule.alliance}_id") in reach.alliances
-        if rule.alliance == "pk" or rule.institution == ("pk",):
-            return bool(reach.alliances)  # registering a new alliance or institution
+        if rule.alliance == "pk":
+            # A new alliance is registered by a system administrator, who then gives the county
+            # bureau its membership: nobody can hold a role in an alliance that does not exist.
+            return False
+        if rule.institution == ("pk",):
+            return bool(reach.alliances)  # registering an institution; placing it is checked apart
         allowed = set(reach.institutions) | set(
             _institutions_of(reach.alliances).values_list("institution", flat=True)
         )
-        ids = [getattr(obj, f"{path}_id", None) for path in rule.institution if "__" not in path]
+        ids = [_path_id(obj, path) for path in rule.institution]
         return any(pk in allowed for pk in ids if pk is not None)
+
+
+def _path_id(obj, path):
+    """The id at the end of an ORM path on an unsaved row: `team__institution` → obj.team.institution_id
+    (a new team membership lands in its team's institution)."""
+    *hops, last = path.split("__")
+    for hop in hops:
+        obj = getattr(obj, hop, None)
+        if obj is None:
+            return None
+    return getattr(obj, f"{last}_id", None)
 
 
 def _cached(user, key, compute):

@@ -20,6 +20,7 @@ from .querysets import (
     ResidentQuerySet,
     SecondmentQuerySet,
     StaffQuerySet,
+    TeamMembershipQuerySet,
     TeamQuerySet,
 )
 
@@ -365,6 +366,8 @@ class TeamMembership(models.Model):
         StaffMember, on_delete=models.CASCADE, related_name="team_memberships", verbose_name=_("staff member")
     )
     role = models.CharField(_("role in the team"), max_length=16, choices=TeamRole.choices)
+
+    objects = TeamMembershipQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("team member")

@@ -33,14 +33,15 @@ class SecondmentQuerySet(ScopedQuerySet):
         return self.filter(Q(end_date__isnull=True) | Q(end_date__gt=date), start_date__lte=date)
 
     def with_days_in_year(self, year):
-        """Annotate `days_in_year`: the days of each secondment inside `year`, in SQL."""
+        """Annotate `days_inside_year`: the days of each secondment inside `year`, in SQL (not
+        named `days_in_year`, which would shadow the model method on the annotated rows)."""
         first, after = datetime.date(year, 1, 1), datetime.date(year + 1, 1, 1)
         start = Greatest(F("start_date"), Value(first))
         end = Least(Coalesce(F("end_date"), Value(after)), Value(after))
         return (
             self.filter(start_date__lt=after)
             .filter(Q(end_date__isnull=True) | Q(end_date__gt=first))
-            .annotate(days_in_year=ExpressionWrapper(end - start, output_field=DurationField()))
+            .annotate(days_inside_year=ExpressionWrapper(end - start, output_field=DurationField()))
         )
 
     def reaching_six_months(self, year):
@@ -50,7 +51,7 @@ class SecondmentQuerySet(ScopedQuerySet):
         return (
             self.filter(kind=SecondmentKind.STATIONED)
             .with_days_in_year(year)
-            .filter(days_in_year__gte=datetime.timedelta(days=SIX_MONTHS_DAYS))
+            .filter(days_inside_year__gte=datetime.timedelta(days=SIX_MONTHS_DAYS))
         )
 
 
@@ -68,6 +69,10 @@ class TeamQuerySet(ScopedQuerySet):
                 "memberships", filter=Q(memberships__role=TeamRole.SPECIALIST), distinct=True
             ),
         )
+
+
+class TeamMembershipQuerySet(ScopedQuerySet):
+    """Scoped through the team's institution (members.access RULES)."""
 
 
 class ResidentQuerySet(ScopedQuerySet):

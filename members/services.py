@@ -3,6 +3,7 @@ imports and the demo county alike)."""
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from alliance.models import ROLE_RANK, Placement, PlacementRole
@@ -126,9 +127,18 @@ SECONDMENT_FIELDS = {"kind", "start_date", "end_date", "notes"}
 
 @transaction.atomic
 def second_staff(staff, *, to_institution, start_date, acting_user, **fields):
-    """Station a doctor of a higher-level institution at a lower-level one (下沉/派驻)."""
+    """Station a doctor of a higher-level institution at a lower-level one (下沉/派驻).
+
+    The home institution is where the doctor was posted on the start date (a secondment may be
+    recorded after the doctor has moved on)."""
+    posting = (
+        staff.postings.filter(valid_from__lte=start_date)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=start_date))
+        .first()
+    )
+    home = posting.institution if posting else staff.institution
     secondment = Secondment(
-        staff=staff, from_institution=staff.institution, to_institution=to_institution, start_date=start_date
+        staff=staff, from_institution=home, to_institution=to_institution, start_date=start_date
     )
     _assign(secondment, fields, SECONDMENT_FIELDS)
     secondment.full_clean()
@@ -168,12 +178,28 @@ def create_team(*, institution, acting_user, **fields):
         raise ValidationError(
             {"institution": _("Family-doctor teams belong to a township branch or a village clinic.")}
         )
-    return _save(FamilyDoctorTeam(institution=institution), fields, TEAM_FIELDS)
+    team = FamilyDoctorTeam(institution=institution)
+    _assign(team, fields, TEAM_FIELDS)
+    _check_leader(team)
+    return _save(team, {}, TEAM_FIELDS)
 
 
 @transaction.atomic
 def update_team(team, *, acting_user, **fields):
-    return _save(team, fields, TEAM_FIELDS)
+    _assign(team, fields, TEAM_FIELDS)
+    _check_leader(team)
+    return _save(team, {}, TEAM_FIELDS)
+
+
+def _check_leader(team):
+    """The leader works where the team's members do (its institution or, for a village team, its
+    branch) or is one of its members."""
+    leader = team.leader
+    if leader is None or leader.institution_id in _home_institutions(team):
+        return
+    if team.pk and team.memberships.filter(staff=leader).exists():
+        return
+    raise ValidationError({"leader": _("The team leader works at the team's institution or is in the team.")})
 
 
 @transaction.atomic
@@ -190,6 +216,10 @@ def add_team_member(team, *, staff, role, acting_user):
         )
     if role == TeamRole.GENERAL_PRACTITIONER and not staff.is_general_practitioner:
         raise ValidationError({"role": _("This staff member is not registered as a general practitioner.")})
+    if role != TeamRole.SPECIALIST and staff.institution_id not in _home_institutions(team):
+        raise ValidationError(
+            {"staff": _("Apart from specialists, team members work at the team's institution or its branch.")}
+        )
     membership = TeamMembership(team=team, staff=staff, role=role)
     membership.full_clean()
     membership.save()
@@ -203,6 +233,14 @@ def remove_team_member(membership, *, acting_user):
 
 def _placement_on_today(institution):
     return _placement_on(institution, today())
+
+
+def _home_institutions(team):
+    """Where a team's general members work: its institution and, for a village team, its branch
+    (乡村一体化)."""
+    place = _placement_on_today(team.institution)
+    parent = place.parent_id if place and place.role == PlacementRole.VILLAGE else None
+    return {team.institution_id, parent}
 
 
 # --- Signed residents --------------------------------------------------------------------------------

@@ -2,12 +2,14 @@
 
 import json
 
+from django.utils.translation import gettext as _
 from rest_framework import viewsets
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
-from core import services
+from core import access, services
 
 from .permissions import PolicyWritePermission
 
@@ -49,6 +51,21 @@ class ScopedModelViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
 
     def get_queryset(self):
         return super().get_queryset().for_user(self.request.user)
+
+    def validated(self, serializer_class):
+        """The validated body of a transition or sub-action, by its small input serializer."""
+        serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def ensure_writable(self, obj):
+        """403 unless the caller may write `obj` (an unsaved row: where it is about to be created).
+
+        The permission class only knows the model on create; which institution a new row lands
+        in comes from the body, so each `perform_create` asks here before calling its service.
+        """
+        if not access.can_write(self.request.user, type(obj), obj):
+            raise PermissionDenied(_("Your role may not change records of this institution."))
 
 
 class ScopedReadOnlyModelViewSet(viewsets.ReadOnlyModelViewSet):

@@ -76,3 +76,18 @@ def build_alliance(*, alliance=None, branches=2, villages_per_branch=1):
         "branches": branch_list,
         "villages": village_list,
     }
+
+
+def credit_code(n, region="330782"):
+    """A valid unified social credit code (GB 32100 check character) for sequence number `n`."""
+    from stdnum.cn import uscc
+
+    body = f"91{region}MA2{n % 1_000_000:06d}"
+    return body + uscc.calc_check_digit(body)
+
+
+def placement_of(institution, on):
+    """The institution's placement on `on`, fresh from the database (or None)."""
+    from alliance.models import Placement
+
+    return Placement.objects.filter(institution=institution).on(on).first()

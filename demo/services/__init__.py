@@ -1,0 +1,97 @@
+"""Building the demo county (`python manage.py seed_demo`, issue 3 point 6) through each app's
+services only: the hierarchy of 浦江县医共体, its staff, secondments, family-doctor teams, signed
+residents and governance, then the demo accounts of DESIGN §8.
+
+The load is a list of steps, each a function of a `SeedContext` (seeded random sources, the
+scale, the objects built so far); a later issue adds its own step (encounters, referrals,
+pharmacy, finance) at the end of STEPS and its amounts to `context.Scale`.
+
+Idempotent: when the demo alliance exists the steps are skipped and only the accounts and
+their password are checked, so a second run changes nothing (flush the database to rebuild,
+e.g. with another seed or scale).
+"""
+
+import time
+from dataclasses import dataclass, field
+
+from auditlog.context import disable_auditlog
+from django.db import transaction
+
+from alliance.models import Alliance, Institution, PlacementRole
+from alliance.querysets import today
+from members.models import SignedResident, StaffMember
+
+from . import accounts, county, governance, staff, teams
+from .accounts import DEFAULT_PASSWORD, demo_password
+from .context import SCALES, SeedContext
+
+__all__ = ["DEFAULT_PASSWORD", "SCALES", "STEPS", "DemoResult", "demo_password", "seed_demo", "summary"]
+
+STEPS = (
+    county.create_alliance,
+    county.register_institutions,
+    county.create_departments,
+    county.move_village_clinic,
+    staff.hire_staff,
+    staff.second_doctors,
+    staff.transfer_staff,
+    teams.create_teams,
+    teams.sign_residents,
+    governance.record_governance,
+)
+
+
+@dataclass
+class DemoResult:
+    """What a run did: the logins to print, whether the county was built now (False: it was
+    there already) and how long each step took, in seconds."""
+
+    alliance: Alliance
+    logins: list
+    built: bool
+    timings: list = field(default_factory=list)
+
+
+@transaction.atomic
+def seed_demo(*, seed=2026, scale="full"):
+    """Build the demo county unless it exists, then ensure the demo accounts and password."""
+    keeper = accounts.PasswordKeeper(demo_password())
+    admin = accounts.ensure_admin(keeper)
+    alliance = Alliance.objects.filter(name=county.ALLIANCE_NAME).first()
+    timings = []
+    if alliance is None:
+        alliance = _build(SeedContext(seed=seed, scale=SCALES[scale], acting_user=admin), timings)
+    logins = accounts.ensure_accounts(alliance, keeper, acting_user=admin)
+    return DemoResult(alliance=alliance, logins=logins, built=bool(timings), timings=timings)
+
+
+def _build(context, timings):
+    """Run every step in order and return the new alliance.
+
+    The audit trail stays off meanwhile: loading a demo is no one's change, and tens of
+    thousands of "created" rows would bury the changes demo users make (it also halves the
+    run time). Memberships granted afterwards by `ensure_accounts` are audited as usual.
+    """
+    context.plan = county.county_plan(context.seed)
+    with disable_auditlog():
+        for step in STEPS:
+            started = time.perf_counter()  # a duration for the report, not a data date
+            step(context)
+            timings.append((step.__name__, time.perf_counter() - started))
+    return context.alliance
+
+
+def summary(alliance):
+    """Counts of the county as it stands today, for the command's report."""
+    hospitals = (PlacementRole.LEAD, PlacementRole.COLLABORATING)
+
+    def placed(**filters):
+        return Institution.objects.placed_on(today(), alliance=alliance, **filters)
+
+    return {
+        "hospitals": placed(role__in=hospitals).count(),
+        "branches": placed(role=PlacementRole.BRANCH).count(),
+        "villages": placed(role=PlacementRole.VILLAGE).count(),
+        "staff": StaffMember.objects.filter(alliance=alliance).count(),
+        "signed_residents": SignedResident.objects.filter(institution__in=placed()).count(),
+    }

@@ -1,0 +1,78 @@
+"""What every step of the demo load shares: the scale, the fixed dates and the seeded sources of
+randomness (issue 3 point 6).
+
+Determinism: every step draws from its own `random.Random` and Faker, both seeded from the
+`--seed` and the step's name, so the same seed builds the same county, and a step added by a
+later issue (encounters, referrals, pharmacy, finance) does not shift the data of earlier steps.
+Nothing reads the clock for a data date: the dates below are fixed.
+"""
+
+import datetime
+import random
+from dataclasses import dataclass, field
+
+from faker import Faker
+
+# The alliance was founded, and every founding placement, posting and membership begins, here.
+FOUNDED = datetime.date(2019, 10, 1)
+# A village clinic moves to another township branch on this day, so the history shows a change.
+MOVE_ON = datetime.date(2026, 7, 1)
+# Years with a population figure, secondments and governance activity.
+YEARS = tuple(range(2020, 2027))
+# Ages of signed residents are counted on this day (never today(): the data must not drift).
+AGE_REFERENCE = datetime.date(2026, 1, 1)
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How much activity the demo county carries. Every scale builds the whole hierarchy (all
+    branches, village clinics and staff); later issues add their own amounts here (visits,
+    admissions, referrals, …)."""
+
+    name: str
+    signed_residents: int
+
+
+SCALES = {
+    "small": Scale(name="small", signed_residents=300),
+    "full": Scale(name="full", signed_residents=12_000),
+}
+
+
+def step_random(seed, step):
+    """A random source of its own for `step` (a str seed hashes the same in every process)."""
+    return random.Random(f"{seed}:{step}")  # noqa: S311 (demo data, reproducible on purpose)
+
+
+def step_faker(seed, step):
+    """A Chinese Faker seeded for `step` (Faker.seed_instance: no shared global state)."""
+    fake = Faker("zh_CN")
+    fake.seed_instance(f"{seed}:{step}")
+    return fake
+
+
+@dataclass
+class SeedContext:
+    """The state handed from step to step: the seed, the scale, the acting user and every object
+    built so far, keyed by the codes and keys of the county plan (never by database id, which
+    differs between databases)."""
+
+    seed: int
+    scale: Scale
+    acting_user: object = None
+    plan: list = field(default_factory=list)  # county.InstitutionSpec in registration order
+    alliance: object = None
+    institutions: dict = field(default_factory=dict)  # institution code → Institution
+    departments: dict = field(default_factory=dict)  # (institution code, department code) → Department
+    staff: dict = field(default_factory=dict)  # institution code → [StaffMember] in hiring order
+    teams: list = field(default_factory=list)  # FamilyDoctorTeam in creation order
+
+    def rng(self, step):
+        return step_random(self.seed, step)
+
+    def faker(self, step):
+        return step_faker(self.seed, step)
+
+    def staff_of(self, *codes):
+        """Staff of the given institutions, in hiring order."""
+        return [member for code in codes for member in self.staff.get(code, [])]

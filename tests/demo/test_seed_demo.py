@@ -1,0 +1,252 @@
+"""seed_demo at the small scale: the hierarchy, the accounts, idempotence, valid identifiers, and
+determinism (the database holds exactly what the pure generators give for the seed)."""
+
+import datetime
+import io
+
+from auditlog.models import LogEntry
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from alliance.models import (
+    AlliancePopulation,
+    Department,
+    GovernanceDocument,
+    Institution,
+    Meeting,
+    Placement,
+    PlacementRole,
+)
+from alliance.querysets import today
+from core.identity import decrypt, mask_resident_id, validate_credit_code, validate_resident_id
+from demo.services import DEFAULT_PASSWORD, seed_demo
+from demo.services.county import county_plan
+from demo.services.staff import staff_roster
+from demo.services.teams import resident_roster
+from members.models import (
+    ChronicCondition,
+    FamilyDoctorTeam,
+    Membership,
+    Secondment,
+    SecondmentKind,
+    SignedResident,
+    StaffMember,
+    StaffPosting,
+    TeamMembership,
+    TeamRole,
+)
+from tests.demo.conftest import SEED
+
+ACCOUNTS = {
+    ("bureau", "bureau", "浦江县医共体", None),
+    ("alliance_admin", "alliance_admin", "浦江县医共体", None),
+    ("committee", "committee", "浦江县医共体", None),
+    ("finance", "finance", "浦江县医共体", None),
+    ("insurance", "insurance_feed", "浦江县医共体", None),
+    ("lead_admin", "institution_admin", None, "H0001"),
+    ("his_lead", "api_client", None, "H0001"),
+    ("township_admin", "institution_admin", None, "H0106"),
+    ("township_doctor", "clinician", None, "H0106"),
+    ("his_township", "api_client", None, "H0106"),
+    ("village_doctor", "clinician", None, "H1077"),
+}
+USERNAMES = ["admin"] + sorted(account[0] for account in ACCOUNTS)
+
+
+def _roles_today(alliance):
+    return {
+        role: Institution.objects.placed_on(today(), alliance=alliance, role=role).count()
+        for role in PlacementRole.values
+    }
+
+
+def _row_counts():
+    return {model._meta.label: model._base_manager.count() for model in apps.get_models()}
+
+
+def test_the_small_county_has_the_whole_hierarchy(county):
+    alliance = county.alliance
+
+    assert (alliance.name, alliance.region_code, alliance.charter_date) == (
+        "浦江县医共体",
+        "330726",
+        datetime.date(2019, 10, 1),
+    )
+    assert _roles_today(alliance) == {
+        "lead": 1,
+        "collaborating": 2,
+        "branch": 15,
+        "village": 200,
+        "partner": 0,
+    }
+    assert (Institution.objects.count(), Placement.objects.count(), Department.objects.count()) == (
+        218,
+        219,
+        352,
+    )
+    assert list(AlliancePopulation.objects.order_by("year").values_list("year", flat=True)) == list(
+        range(2020, 2027)
+    )
+    assert Institution.objects.get(code="H0001").name == "浦江县人民医院"
+    assert StaffMember.objects.count() == 3000
+    assert SignedResident.objects.count() == 300
+
+
+def test_hospitals_and_branches_have_valid_credit_codes_and_village_clinics_none(county):
+    codes = dict(Institution.objects.values_list("code", "credit_code"))
+
+    with_code = {code: credit for code, credit in codes.items() if credit}
+    assert sorted(with_code) == [f"H{n:04d}" for n in (1, 2, 3, *range(101, 116))]
+    assert all(validate_credit_code(credit) == credit for credit in with_code.values())
+    assert all(credit.startswith("12330726") for credit in with_code.values())
+
+
+def test_every_demo_account_has_its_role_scope_and_the_demo_password(county):
+    memberships = set(
+        Membership.objects.values_list("user__username", "role", "alliance__name", "institution__code")
+    )
+    users = get_user_model().objects.filter(username__in=USERNAMES).order_by("username")
+
+    assert memberships == ACCOUNTS
+    assert [user.username for user in users] == sorted(USERNAMES)
+    # The accounts share one hash of the one demo password (hashed once per run, see PasswordKeeper).
+    assert len({user.password for user in users}) == 1
+    assert users[0].check_password(DEFAULT_PASSWORD)
+    assert users.get(username="admin").is_superuser
+    assert [login[0] for login in county.logins] == ["admin"] + [
+        "bureau", "alliance_admin", "committee", "finance", "lead_admin", "township_admin",
+        "township_doctor", "village_doctor", "his_lead", "his_township", "insurance",
+    ]  # fmt: skip
+
+
+def test_the_clinician_accounts_are_doctors_of_their_institution(county):
+    linked = StaffMember.objects.filter(user__isnull=False).order_by("user__username")
+
+    assert [(s.user.username, s.institution.code, s.profession) for s in linked] == [
+        ("township_doctor", "H0106", "doctor"),
+        ("village_doctor", "H1077", "doctor"),
+    ]
+    assert linked[0].is_general_practitioner
+
+
+def test_a_second_run_changes_nothing_and_prints_the_logins(county):
+    counts, log_entries = _row_counts(), LogEntry.objects.count()
+    passwords = dict(get_user_model().objects.values_list("username", "password"))
+    out = io.StringIO()
+
+    call_command("seed_demo", "--seed", str(SEED), "--scale", "small", stdout=out)
+
+    assert _row_counts() == counts
+    assert LogEntry.objects.count() == log_entries
+    assert dict(get_user_model().objects.values_list("username", "password")) == passwords
+    output = out.getvalue()
+    assert "demo county already loaded" in output
+    assert f"登录账号 / logins (password: {DEFAULT_PASSWORD}):" in output
+    assert [line.split()[0] for line in output.splitlines() if line.startswith("  ")] == [
+        login[0] for login in county.logins
+    ]
+
+
+def test_demo_password_from_the_environment_replaces_the_default(county, monkeypatch):
+    monkeypatch.setenv("DEMO_PASSWORD", "another-demo-pass-9")
+
+    result = seed_demo(seed=SEED, scale="small")
+
+    users = get_user_model().objects.filter(username__in=USERNAMES)
+    assert not result.built
+    assert users.count() == 12
+    assert len({user.password for user in users}) == 1
+    assert users[0].check_password("another-demo-pass-9")
+
+
+def test_every_signed_resident_has_a_valid_resident_id_of_the_county(county):
+    residents = list(SignedResident.objects.all())
+
+    numbers = [decrypt(resident.id_number_encrypted) for resident in residents]
+    assert len(numbers) == 300
+    assert all(validate_resident_id(number) == number for number in numbers)
+    assert {number[:6] for number in numbers} == {"330726"}
+    assert all(
+        resident.birth_date.strftime("%Y%m%d") == number[6:14] for resident, number in zip(residents, numbers)
+    )
+    assert all(set(resident.chronic_conditions) <= set(ChronicCondition.values) for resident in residents)
+    assert any(resident.chronic_conditions for resident in residents)
+
+
+def test_the_moved_village_clinic_keeps_both_placements(county):
+    placements = Placement.objects.filter(institution__code="H1113").order_by("valid_from")
+
+    assert [(p.valid_from, p.valid_to, p.parent.code) for p in placements] == [
+        (datetime.date(2019, 10, 1), datetime.date(2026, 7, 1), "H0108"),
+        (datetime.date(2026, 7, 1), None, "H0106"),
+    ]
+
+
+def test_county_doctors_are_stationed_at_branches_every_year(county):
+    secondments = Secondment.objects.all()
+    six_months = {year: Secondment.objects.reaching_six_months(year).count() for year in range(2020, 2027)}
+
+    assert secondments.count() == 308
+    assert six_months == {2020: 8, 2021: 15, 2022: 15, 2023: 15, 2024: 15, 2025: 15, 2026: 15}
+    assert secondments.filter(kind=SecondmentKind.PATROL).count() == 105
+    assert set(secondments.values_list("from_institution__code", flat=True)) <= {"H0001", "H0002", "H0003"}
+    assert set(secondments.values_list("to_institution__code", flat=True)) == {
+        f"H{n:04d}" for n in range(101, 116)
+    }
+
+
+def test_some_branch_staff_were_transferred_to_another_branch(county):
+    transferred = StaffPosting.objects.filter(valid_to__isnull=False)
+
+    assert StaffPosting.objects.count() == 3024
+    assert transferred.count() == 24
+
+
+def test_every_team_combines_general_practitioners_with_one_county_specialist(county):
+    teams = FamilyDoctorTeam.objects.all()
+    specialists = TeamMembership.objects.filter(role=TeamRole.SPECIALIST)
+
+    assert teams.count() == 249
+    assert teams.filter(institution__code__startswith="H01").count() == 49
+    assert set(teams.with_composition().values_list("specialist_count", flat=True)) == {1}
+    assert min(teams.with_composition().values_list("gp_count", flat=True)) >= 1
+    assert set(specialists.values_list("staff__institution__code", flat=True)) <= {"H0001", "H0002", "H0003"}
+    assert all(team.leader_id for team in teams)
+
+
+def test_governance_records_show_a_year_with_too_few_government_meetings(county):
+    alliance = county.alliance
+    government = {row["year"]: row["count"] for row in Meeting.objects.government_count_by_year()}
+
+    assert government == {2020: 2, 2021: 2, 2022: 3, 2023: 1, 2024: 2, 2025: 2, 2026: 2}
+    assert not Meeting.objects.government_rule_met(alliance, 2023)
+    assert Meeting.objects.government_rule_met(alliance, 2024)
+    assert alliance.committee_members.count() == 12
+    assert list(GovernanceDocument.objects.order_by("kind", "version").values_list("kind", "version")) == [
+        ("charter", 1),
+        ("charter", 2),
+        ("charter", 3),
+        ("responsibility_list", 1),
+        ("responsibility_list", 2),
+    ]
+
+
+def test_staff_in_the_database_are_the_roster_of_the_seed(county):
+    roster = staff_roster(SEED, county_plan(SEED))
+
+    hired = list(StaffMember.objects.order_by("employee_number").values_list("employee_number", "name"))
+    assert hired == [(fields["employee_number"], fields["name"]) for _code, fields, _department in roster]
+    names = [fields["name"] for _code, fields, _department in roster]
+    assert [fields["name"] for _code, fields, _department in staff_roster(SEED, county_plan(SEED))] == names
+    other = staff_roster(SEED + 1, county_plan(SEED + 1))
+    assert [fields["name"] for _code, fields, _department in other] != names
+
+
+def test_signed_residents_in_the_database_are_the_roster_of_the_seed(county):
+    roster = resident_roster(SEED, 300)
+
+    stored = sorted(SignedResident.objects.values_list("id_number_masked", "name"))
+    assert stored == sorted((mask_resident_id(r["id_number"]), r["name"]) for r in roster)
+    assert resident_roster(SEED, 300) == roster
+    assert resident_roster(SEED + 1, 300) != roster

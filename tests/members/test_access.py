@@ -1,0 +1,384 @@
+"""The access policy of DESIGN §5 at the queryset level (issue 3 point 4): for each role and each
+model of `members.access.RULES`, which rows `Model.objects.for_user(user)` returns and what
+`core.access.can_write` answers; django-guardian grants ORed in; nobody anonymous or inactive.
+
+The expectations below are written from the table of DESIGN §5, not derived from RULES.
+Alliance roles hold their role in alliance A; institution roles in A's branch BA.
+"""
+
+import datetime
+
+import pytest
+from django.apps import apps
+from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
+from guardian.shortcuts import assign_perm
+
+from alliance import services as alliance_services
+from alliance.models import Alliance, Institution, PlacementRole
+from core import access
+from members import services
+from members.access import RULES
+from members.models import MembershipRole, StaffMember, TeamMembership, TeamRole
+from tests.alliance.factories import AllianceFactory, InstitutionFactory, build_alliance, place
+from tests.core.factories import UserFactory
+from tests.members.factories import resident, resident_id, staff, team
+
+pytestmark = pytest.mark.django_db
+
+D = datetime.date
+MODELS = sorted(RULES)
+ROLES = list(MembershipRole.values)
+ALLIANCE_ROLES = {"bureau", "alliance_admin", "committee", "finance", "insurance_feed"}
+
+HIERARCHY = {"alliance.alliance", "alliance.alliancepopulation", "alliance.institution", "alliance.placement"}
+GOVERNANCE = {"alliance.committeemember", "alliance.meeting", "alliance.governancedocument"}
+PEOPLE = {
+    "members.staffmember",
+    "members.staffposting",
+    "members.secondment",
+    "members.familydoctorteam",
+    "members.teammembership",
+    "members.signedresident",
+}
+DEPARTMENTS = {"alliance.department"}
+
+# What each role sees (DESIGN §5): "alliance" = every row of alliance A, "own" = rows of BA.
+SEES = {
+    "bureau": dict.fromkeys(HIERARCHY | DEPARTMENTS | GOVERNANCE | PEOPLE, "alliance"),
+    "alliance_admin": dict.fromkeys(HIERARCHY | DEPARTMENTS | GOVERNANCE | PEOPLE, "alliance"),
+    # Aggregates and institutions; no patient-level rows, no people.
+    "committee": dict.fromkeys(HIERARCHY | GOVERNANCE, "alliance"),
+    "finance": dict.fromkeys(HIERARCHY, "alliance"),
+    "insurance_feed": dict.fromkeys(HIERARCHY, "alliance"),
+    # Its institution's rows; the alliance's institutions and departments (to refer).
+    "institution_admin": {
+        **dict.fromkeys(HIERARCHY | DEPARTMENTS, "alliance"),
+        **dict.fromkeys(PEOPLE, "own"),
+    },
+    "clinician": {**dict.fromkeys(HIERARCHY | DEPARTMENTS, "alliance"), **dict.fromkeys(PEOPLE, "own")},
+    "api_client": {**dict.fromkeys(HIERARCHY | DEPARTMENTS, "alliance"), **dict.fromkeys(PEOPLE, "own")},
+}
+
+# What each role writes among these models (DESIGN §5).
+WRITES = {
+    "bureau": dict.fromkeys(HIERARCHY | DEPARTMENTS | GOVERNANCE, "alliance"),
+    "alliance_admin": dict.fromkeys(
+        {"alliance.institution", "alliance.placement"} | DEPARTMENTS | PEOPLE, "alliance"
+    ),
+    "committee": {},
+    "finance": {},
+    "insurance_feed": {},
+    "institution_admin": dict.fromkeys(PEOPLE, "own"),
+    "clinician": {},
+    "api_client": {},
+}
+
+A_LABELS = {"A", "LA", "CA", "BA", "VA", "LA>BA"}
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """Hundreds of users: hashing their passwords properly would dominate the run."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """Built once for the module inside a transaction rolled back at its end (each test runs in a
+    savepoint within it), so the matrix does not rebuild two alliances per case."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield _build_world()
+        transaction.set_rollback(True)
+
+
+def _build_world():
+    """Two alliances with one row of every model in each, labelled by institution or alliance."""
+    a, b = (
+        build_alliance(branches=1, villages_per_branch=1),
+        build_alliance(branches=1, villages_per_branch=0),
+    )
+    institutions = {
+        "LA": a["lead"], "CA": a["collaborating"], "BA": a["branches"][0], "VA": a["villages"][0],
+        "LB": b["lead"], "CB": b["collaborating"], "BB": b["branches"][0],
+    }  # fmt: skip
+    for key, alliance in (("A", a["alliance"]), ("B", b["alliance"])):
+        alliance_services.set_population(alliance, year=2024, resident_population=800_000, acting_user=None)
+        alliance_services.add_committee_member(
+            alliance=alliance,
+            name="王县长",
+            position="chair",
+            organisation="县人民政府",
+            valid_from=D(2024, 1, 1),
+            acting_user=None,
+        )
+        alliance_services.record_meeting(
+            alliance=alliance, kind="government", held_on=D(2024, 3, 1), title="常务会议", acting_user=None
+        )
+        alliance_services.publish_document(
+            alliance=alliance, kind="charter", title="章程", effective_on=D(2024, 1, 1), acting_user=None
+        )
+    for key in ("LA", "BA", "LB"):
+        alliance_services.create_department(
+            institution=institutions[key], code="03", name="内科", acting_user=None
+        )
+    staff_of = {key: staff(institutions[key]) for key in ("LA", "BA", "LB", "BB")}
+    for home, host in (("LA", "BA"), ("LB", "BB")):
+        services.second_staff(
+            staff_of[home], to_institution=institutions[host], start_date=D(2024, 1, 1), acting_user=None
+        )
+    teams = {}
+    for n, key in enumerate(("BA", "BB")):
+        teams[key] = team(institutions[key])
+        services.add_team_member(teams[key], staff=staff_of[key], role=TeamRole.NURSE, acting_user=None)
+        resident(teams[key], id_number=resident_id(n))
+    labels = {inst.pk: key for key, inst in institutions.items()}
+    labels_of_alliance = {a["alliance"].pk: "A", b["alliance"].pk: "B"}
+    return {
+        "A": a["alliance"],
+        "B": b["alliance"],
+        "institutions": institutions,
+        "staff": staff_of,
+        "teams": teams,
+        "label": lambda row: _label(row, labels, labels_of_alliance),
+    }
+
+
+def _label(row, labels, labels_of_alliance):
+    if isinstance(row, Alliance):
+        return labels_of_alliance[row.pk]
+    if isinstance(row, Institution):
+        return labels[row.pk]
+    if hasattr(row, "from_institution_id"):
+        return f"{labels[row.from_institution_id]}>{labels[row.to_institution_id]}"
+    if isinstance(row, TeamMembership):
+        return labels[row.team.institution_id]
+    if hasattr(row, "institution_id"):
+        return labels[row.institution_id]
+    return labels_of_alliance[row.alliance_id]
+
+
+def _user(world, role, **extra):
+    user = UserFactory(**extra)
+    where = (
+        {"alliance": world["A"]} if role in ALLIANCE_ROLES else {"institution": world["institutions"]["BA"]}
+    )
+    services.grant_membership(user, role=role, acting_user=None, **where)
+    return user
+
+
+def _visible(world, label, user):
+    return sorted(world["label"](row) for row in apps.get_model(label).objects.for_user(user))
+
+
+def _expected(world, label, extent):
+    every = sorted(world["label"](row) for row in apps.get_model(label).objects.all())
+    if extent == "alliance":
+        return [key for key in every if key in A_LABELS]
+    if extent == "own":
+        return [key for key in every if "BA" in key.split(">")]
+    return []
+
+
+def test_the_rules_cover_the_models_of_the_hierarchy_and_people():
+    assert set(MODELS) == HIERARCHY | DEPARTMENTS | GOVERNANCE | PEOPLE
+    for label in MODELS:
+        assert hasattr(apps.get_model(label).objects, "for_user"), label
+
+
+# --- Reading ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("label", MODELS)
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_sees_the_rows_of_the_table(world, role, label):
+    user = _user(world, role)
+
+    assert _visible(world, label, user) == _expected(world, label, SEES[role].get(label))
+
+
+def test_the_matrix_world_has_rows_of_both_alliances_for_every_model(world):
+    for label in MODELS:
+        keys = {world["label"](row) for row in apps.get_model(label).objects.all()}
+        assert keys & A_LABELS and keys - A_LABELS, label
+
+
+@pytest.mark.parametrize("label", MODELS)
+def test_a_superuser_sees_every_row(world, label):
+    superuser = UserFactory(is_superuser=True)
+
+    assert len(_visible(world, label, superuser)) == apps.get_model(label).objects.count()
+
+
+@pytest.mark.parametrize("label", MODELS)
+def test_anonymous_and_inactive_users_see_nothing_and_write_nothing(world, label):
+    inactive_bureau = _user(world, "bureau", is_active=False)
+    inactive_superuser = UserFactory(is_superuser=True, is_active=False)
+    model = apps.get_model(label)
+    row = model.objects.first()
+
+    for who in (AnonymousUser(), inactive_bureau, inactive_superuser, None):
+        assert not model.objects.for_user(who).exists()
+        assert access.can_write(who, model) is False
+        assert access.can_write(who, model, row) is False
+
+
+def test_a_user_without_membership_sees_nothing(world):
+    nobody = UserFactory()
+
+    for label in MODELS:
+        assert _visible(world, label, nobody) == [], label
+
+
+def test_a_user_with_roles_in_both_alliances_sees_both(world):
+    user = _user(world, "bureau")
+    services.grant_membership(user, role="bureau", alliance=world["B"], acting_user=None)
+
+    assert _visible(world, "members.staffmember", user) == ["BA", "BB", "LA", "LB"]
+
+
+# --- Writing ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("label", MODELS)
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_may_write_what_the_table_says(world, role, label):
+    user = _user(world, role)
+    model = apps.get_model(label)
+    extent = WRITES[role].get(label)
+
+    writable = sorted(
+        world["label"](row) for row in model.objects.all() if access.can_write(user, model, row)
+    )
+
+    assert access.can_write(user, model) is (extent is not None)
+    assert writable == _expected(world, label, extent)
+
+
+@pytest.mark.parametrize(
+    ("role", "where", "allowed"),
+    [
+        ("institution_admin", "BA", True),
+        ("institution_admin", "LA", False),
+        ("alliance_admin", "LA", True),
+        ("alliance_admin", "LB", False),
+        ("bureau", "BA", False),
+        ("clinician", "BA", False),
+    ],
+)
+def test_creating_a_staff_member_needs_write_reach_over_its_institution(world, role, where, allowed):
+    user = _user(world, role)
+    new = StaffMember(alliance=world["A"], institution=world["institutions"][where])
+
+    assert access.can_write(user, StaffMember, new) is allowed
+
+
+@pytest.mark.parametrize(
+    ("role", "where", "allowed"),
+    [
+        ("institution_admin", "BA", True),
+        ("institution_admin", "BB", False),
+        ("alliance_admin", "BA", True),
+        ("alliance_admin", "BB", False),
+    ],
+)
+def test_creating_a_team_membership_is_checked_against_the_teams_institution(world, role, where, allowed):
+    user = _user(world, role)
+    new = TeamMembership(team=world["teams"][where], staff=world["staff"]["LA"], role=TeamRole.SPECIALIST)
+
+    assert access.can_write(user, TeamMembership, new) is allowed
+
+
+def test_the_bureau_creates_governance_records_of_its_own_alliance_only(world):
+    from alliance.models import Meeting
+
+    bureau = _user(world, "bureau")
+
+    assert access.can_write(bureau, Meeting, Meeting(alliance=world["A"])) is True
+    assert access.can_write(bureau, Meeting, Meeting(alliance=world["B"])) is False
+
+
+# --- django-guardian grants ---------------------------------------------------------------------------------
+def test_a_view_institution_grant_shows_that_institutions_rows_only(world):
+    supervisor = UserFactory()
+    assign_perm("alliance.view_institution", supervisor, world["institutions"]["LB"])
+
+    seen = {label: _visible(world, label, supervisor) for label in MODELS}
+
+    assert seen == {
+        label: (["LB>BB"] if label == "members.secondment" else ["LB"])
+        if label in {"alliance.institution", "alliance.placement", "alliance.department", "members.staffmember",
+                     "members.staffposting", "members.secondment"}
+        else []
+        for label in MODELS
+    }  # fmt: skip
+    assert access.can_write(supervisor, StaffMember, world["staff"]["LB"]) is False
+    assert access.can_write(supervisor, StaffMember) is False
+
+
+def test_a_change_institution_grant_lets_the_user_write_that_institutions_rows(world):
+    specialist = UserFactory()
+    assign_perm("alliance.change_institution", specialist, world["institutions"]["BB"])
+    from members.models import SignedResident
+
+    bb_resident = SignedResident.objects.get(institution=world["institutions"]["BB"])
+    ba_resident = SignedResident.objects.get(institution=world["institutions"]["BA"])
+
+    assert _visible(world, "members.signedresident", specialist) == ["BB"]
+    assert access.can_write(specialist, SignedResident, bb_resident) is True
+    assert access.can_write(specialist, SignedResident, ba_resident) is False
+    assert access.can_write(specialist, Alliance, world["B"]) is False
+
+
+def test_a_grant_is_ored_into_a_roles_own_reach(world):
+    clinician = _user(world, "clinician")
+    assign_perm("alliance.view_institution", clinician, world["institutions"]["LB"])
+
+    assert _visible(world, "members.staffmember", clinician) == ["BA", "LB"]
+    assert _visible(world, "members.signedresident", clinician) == ["BA"]
+    assert _visible(world, "alliance.institution", clinician) == ["BA", "CA", "LA", "LB", "VA"]
+
+
+def test_a_grant_to_another_user_widens_nobody_else(world):
+    assign_perm("alliance.view_institution", UserFactory(), world["institutions"]["LB"])
+    clinician = _user(world, "clinician")
+
+    assert _visible(world, "members.staffmember", clinician) == ["BA"]
+
+
+# --- History ---------------------------------------------------------------------------------------------------
+@pytest.fixture
+def departed():
+    """An institution that was a branch of alliance A until 2023-07-01 and belongs to B since."""
+    first, second = AllianceFactory(), AllianceFactory()
+    institution = InstitutionFactory()
+    place(institution, first, PlacementRole.BRANCH)
+    alliance_services.move_institution(institution, on=D(2023, 7, 1), alliance=second, acting_user=None)
+    return {"A": first, "B": second, "institution": institution}
+
+
+def test_the_bureau_still_sees_an_institution_that_left_its_alliance(departed):
+    former, current = UserFactory(), UserFactory()
+    services.grant_membership(former, role="bureau", alliance=departed["A"], acting_user=None)
+    services.grant_membership(current, role="bureau", alliance=departed["B"], acting_user=None)
+
+    assert list(Institution.objects.for_user(former)) == [departed["institution"]]
+    assert list(Institution.objects.for_user(current)) == [departed["institution"]]
+    assert departed["institution"].placements.for_user(former).count() == 2
+
+
+def test_an_institution_role_reaches_the_alliance_its_institution_is_in_today(departed):
+    clinician = UserFactory()
+    services.grant_membership(
+        clinician, role="clinician", institution=departed["institution"], acting_user=None
+    )
+
+    assert list(Alliance.objects.for_user(clinician)) == [departed["B"]]
+    assert access.can_write(clinician, Institution) is False
+
+
+def test_guardian_grants_are_audited(world):
+    from auditlog.models import LogEntry
+    from guardian.models import UserObjectPermission
+
+    supervisor = UserFactory()
+    assign_perm("alliance.view_institution", supervisor, world["institutions"]["LB"])
+
+    grant = UserObjectPermission.objects.get(user=supervisor)
+    assert LogEntry.objects.get_for_object(grant).count() == 1
