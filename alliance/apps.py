@@ -25,3 +25,33 @@ class AllianceConfig(AppConfig):
             models.GovernanceDocument,
         ):
             audit.register(model)
+        _register_navigation(models)
+        # Excel import (issue 4 point 3): for users who may write institutions or staff.
+        from core.navigation import NavItem, register
+
+        from .imports import may_use_imports
+
+        register(NavItem(_("Excel import"), "alliance:import", visible=may_use_imports, order=80))
+
+
+def _register_navigation(models):
+    """Menu entries of the hierarchy pages, each shown to the roles that may read its rows."""
+    from core import navigation
+    from core.access import can_read
+
+    navigation.register(
+        navigation.NavItem(
+            _("Alliance tree"),
+            "alliance:tree",
+            visible=lambda user: can_read(user, models.Institution),
+            order=10,
+        )
+    )
+    navigation.register(
+        navigation.NavItem(
+            _("Governance"),
+            "alliance:meeting-list",
+            visible=lambda user: can_read(user, models.Meeting),
+            order=60,
+        )
+    )

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from core.identity import validate_credit_code, validate_region_code
@@ -60,6 +61,9 @@ class Alliance(TimeStampedModel):
 
     def __str__(self):
         return self.name
+
+    def get_absolute_url(self):
+        return f"{reverse('alliance:tree')}?alliance={self.pk}"
 
 
 class AlliancePopulation(models.Model):
@@ -129,6 +133,9 @@ class Institution(TimeStampedModel):
 
     def __str__(self):
         return f"{self.name} ({self.code})"
+
+    def get_absolute_url(self):
+        return reverse("alliance:institution-detail", args=[self.pk])
 
     def placement_on(self, date):
         """This institution's placement on `date`, or None (uses a prefetched list when present)."""
@@ -295,6 +302,9 @@ class CommitteeMember(TimeStampedModel):
     def __str__(self):
         return f"{self.name} ({self.get_position_display()})"
 
+    def get_absolute_url(self):
+        return reverse("alliance:committee-detail", args=[self.pk])
+
 
 class MeetingKind(models.TextChoices):
     GOVERNMENT = "government", _("County government executive meeting")
@@ -330,6 +340,9 @@ class Meeting(TimeStampedModel):
 
     def __str__(self):
         return f"{self.held_on} {self.title}"
+
+    def get_absolute_url(self):
+        return reverse("alliance:meeting-detail", args=[self.pk])
 
 
 class DocumentKind(models.TextChoices):
@@ -370,3 +383,6 @@ class GovernanceDocument(TimeStampedModel):
 
     def __str__(self):
         return f"{self.get_kind_display()} v{self.version}: {self.title}"
+
+    def get_absolute_url(self):
+        return reverse("alliance:document-detail", args=[self.pk])

@@ -13,6 +13,22 @@ def today():
     return timezone.localdate()
 
 
+# The columns of a tree node (PlacementQuerySet.tree_rows).
+TREE_FIELDS = (
+    "pk",
+    "alliance_id",
+    "role",
+    "parent_id",
+    "valid_from",
+    "institution_id",
+    "institution__code",
+    "institution__name",
+    "institution__level",
+    "institution__licensed_beds",
+    "institution__open_beds",
+)
+
+
 class PlacementQuerySet(ScopedQuerySet):
     def on(self, date):
         """Placements in force on `date`: valid_from ≤ date < valid_to (open-ended when empty)."""
@@ -20,6 +36,32 @@ class PlacementQuerySet(ScopedQuerySet):
 
     def current(self):
         return self.on(today())
+
+    def changed_within(self, first, last):
+        """Placements that began or ended on a day in [first, last]: the changes of a period.
+        `valid_to` is the first day outside the alliance, so it is the day of the change."""
+        began = Q(valid_from__gte=first, valid_from__lte=last)
+        ended = Q(valid_to__gte=first, valid_to__lte=last)
+        return self.filter(began | ended)
+
+    def tree_rows(self, date):
+        """The nodes of the tree on `date` in one GROUP BY query: one dict per placement in force,
+        with the institution's facts and `staff`, the active staff posted there on that date.
+
+        Staff are reached through the reverse relation `staff_postings` (members.StaffPosting),
+        so the hierarchy counts them without importing the people app (DESIGN §2); a posting
+        history, not the current posting, so a past date shows who worked where then.
+        """
+        posting = "institution__staff_postings"
+        posted_then = Q(**{f"{posting}__valid_from__lte": date, f"{posting}__staff__active": True}) & (
+            Q(**{f"{posting}__valid_to__isnull": True}) | Q(**{f"{posting}__valid_to__gt": date})
+        )
+        return (
+            self.on(date)
+            .values(*TREE_FIELDS)
+            .annotate(staff=Count(posting, filter=posted_then))
+            .order_by("institution__code")
+        )
 
     def overlapping(self, valid_from, valid_to):
         """Placements whose period meets [valid_from, valid_to) (valid_to None: open-ended)."""

@@ -1,10 +1,11 @@
 """The one door to the access policy (DESIGN.md §5, STYLE.md "Institution scoping").
 
 Core imports no domain app: it finds the policy through `settings.ACCESS_POLICY`, a dotted path to
-an object with two methods, the way Django finds its auth backends:
+an object with three methods, the way Django finds its auth backends:
 
 - `scope(queryset, user)` → the rows of `queryset` that `user` may see;
-- `can_write(user, model, obj=None)` → whether `user` may create (obj None) or change `obj`.
+- `can_write(user, model, obj=None)` → whether `user` may create (obj None) or change `obj`;
+- `can_read(user, model)` → whether `user` may see any rows of `model` (menus).
 """
 
 from functools import cache
@@ -30,3 +31,10 @@ def can_write(user, model, obj=None):
     if user is None or not user.is_authenticated or not user.is_active:
         return False
     return get_access_policy().can_write(user, model, obj)
+
+
+def can_read(user, model):
+    """Whether `user` may see any `model` rows at all (menus show only what a role may use)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return get_access_policy().can_read(user, model)

@@ -126,6 +126,14 @@ class AccessPolicy:
         reach = self.reach(user, rule, mode="read")
         return queryset.filter(self._condition(rule, reach)) if reach else queryset.none()
 
+    def can_read(self, user, model):
+        """Whether the user reaches any rows of `model` (for menus; no query beyond the cached
+        memberships and guardian grants)."""
+        if user.is_superuser:
+            return True
+        rule = RULES.get(model._meta.label_lower)
+        return bool(rule and self.reach(user, rule, mode="read"))
+
     def can_write(self, user, model, obj=None):
         if user.is_superuser:
             return True

@@ -27,3 +27,25 @@ class MembersConfig(AppConfig):
         # Grants that widen a user's reach (DESIGN §5) are audited like any important record.
         audit.register(UserObjectPermission)
         audit.register(GroupObjectPermission)
+        self.register_navigation(models)
+
+    def register_navigation(self, models):
+        """The people pages, each shown only to roles that may read its rows (DESIGN §5): the
+        committee, for one, sees none of them."""
+        from core import access, navigation
+
+        entries = (
+            (_("Staff"), "members:staff-list", models.StaffMember, 200),
+            (_("Secondments"), "members:secondment-list", models.Secondment, 210),
+            (_("Family-doctor teams"), "members:team-list", models.FamilyDoctorTeam, 220),
+            (_("Signed residents"), "members:resident-list", models.SignedResident, 230),
+        )
+        for label, url_name, model, order in entries:
+            navigation.register(
+                navigation.NavItem(
+                    label,
+                    url_name,
+                    visible=lambda user, model=model: access.can_read(user, model),
+                    order=order,
+                )
+            )

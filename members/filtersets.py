@@ -2,8 +2,11 @@
 filters take ids and, under `_code`, institution codes (DESIGN §8)."""
 
 import django_filters
+from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from alliance.filtersets import institution_code_filter
 from alliance.models import Department, Institution
@@ -18,6 +21,16 @@ from .models import (
     StaffMember,
     TitleLevel,
 )
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class YearFilter(django_filters.NumberFilter):
+    """A calendar year, 2000–2100 (a year outside would only be a typing error)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, min_value=2000, max_value=2100, **kwargs)
 
 
 class StaffFilterSet(django_filters.FilterSet):
@@ -46,7 +59,7 @@ class SecondmentFilterSet(django_filters.FilterSet):
     staff = ScopedModelChoiceFilter(model=StaffMember)
     kind = django_filters.ChoiceFilter(choices=SecondmentKind.choices)
     in_force_on = django_filters.DateFilter(method="filter_in_force_on", label=_("in force on"))
-    reaches_six_months_in = django_filters.NumberFilter(
+    reaches_six_months_in = YearFilter(
         method="filter_six_months", label=_("stationed six months or more in this year")
     )
 
@@ -58,7 +71,7 @@ class SecondmentFilterSet(django_filters.FilterSet):
         return queryset.in_force_on(value)
 
     def filter_six_months(self, queryset, name, value):
-        return queryset.reaching_six_months(int(value))
+        return queryset.reaching_six_months(value)
 
 
 class TeamFilterSet(django_filters.FilterSet):

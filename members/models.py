@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from alliance.models import Alliance, Department, Institution
@@ -204,6 +205,9 @@ class StaffMember(TimeStampedModel):
     def __str__(self):
         return f"{self.name} ({self.employee_number})"
 
+    def get_absolute_url(self):
+        return reverse("members:staff-detail", args=[self.pk])
+
 
 class StaffPosting(models.Model):
     """Where a staff member worked over [valid_from, valid_to): the posting history."""
@@ -295,6 +299,9 @@ class Secondment(TimeStampedModel):
     def __str__(self):
         return f"{self.staff} → {self.to_institution} ({self.start_date})"
 
+    def get_absolute_url(self):
+        return reverse("members:secondment-detail", args=[self.pk])
+
     def days_in_year(self, year):
         """Days of this secondment inside `year` (end date exclusive, open-ended = to year end)."""
         start = max(self.start_date, datetime.date(year, 1, 1))
@@ -354,6 +361,9 @@ class FamilyDoctorTeam(TimeStampedModel):
 
     def __str__(self):
         return self.name
+
+    def get_absolute_url(self):
+        return reverse("members:team-detail", args=[self.pk])
 
 
 class TeamMembership(models.Model):
@@ -443,6 +453,9 @@ class SignedResident(TimeStampedModel):
 
     def __str__(self):
         return f"{self.masked_name} {self.id_number_masked}"
+
+    def get_absolute_url(self):
+        return reverse("members:resident-detail", args=[self.pk])
 
     @property
     def masked_name(self):

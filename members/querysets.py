@@ -3,7 +3,7 @@
 import datetime
 
 from django.db import models
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Value
+from django.db.models import Count, DurationField, ExpressionWrapper, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest, Least
 
 from alliance.querysets import today
@@ -69,6 +69,21 @@ class TeamQuerySet(ScopedQuerySet):
                 "memberships", filter=Q(memberships__role=TeamRole.SPECIALIST), distinct=True
             ),
         )
+
+    def with_resident_count(self, on=None):
+        """Annotate `resident_count`: residents under contract on `on` (default today), as one
+        correlated subquery (no join that would multiply the member counts)."""
+        from .models import SignedResident
+
+        residents = (
+            SignedResident.objects.under_contract_on(on)
+            .filter(team=OuterRef("pk"))
+            .order_by()
+            .values("team")
+            .annotate(count=Count("pk"))
+            .values("count")
+        )
+        return self.annotate(resident_count=Coalesce(Subquery(residents), 0))
 
 
 class TeamMembershipQuerySet(ScopedQuerySet):

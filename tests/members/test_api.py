@@ -290,3 +290,13 @@ def test_list_query_counts_are_pinned_and_do_not_grow(world, client_for, django_
         response = client_for(users["alliance_admin"]).get(f"/api/v1/{endpoint}/")
 
     assert response.json()["count"] >= 6
+
+
+@pytest.mark.parametrize("year", ["0", "-6972443374531175.0", "2025.5", "abc"])
+def test_a_year_filter_outside_the_calendar_is_400_not_a_crash(world, client_for, year):
+    _mine, _other, users = world
+
+    response = client_for(users["alliance_admin"]).get(f"/api/v1/secondments/?reaches_six_months_in={year}")
+
+    assert response.status_code == 400
+    assert "reaches_six_months_in" in response.json()["errors"]

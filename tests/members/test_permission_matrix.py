@@ -249,3 +249,25 @@ def test_anonymous_caller_gets_401_everywhere(api_client, world):
     for endpoint in MATRIX:
         response = api_client.get(f"/api/v1/{endpoint}/")
         assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("role", "readable"),
+    [
+        ("bureau", True),
+        ("alliance_admin", True),
+        ("committee", False),
+        ("finance", False),
+        ("insurance_feed", False),
+        ("institution_admin", True),
+        ("clinician", True),
+        ("api_client", True),
+    ],
+)
+def test_can_read_tells_menus_whether_a_role_sees_staff_at_all(world, role, readable):
+    from core import access
+    from members.models import StaffMember
+
+    _mine, _other, users = world
+
+    assert access.can_read(users[role], StaffMember) is readable
