@@ -51,6 +51,11 @@ class Alliance(TimeStampedModel):
         _("region code"), max_length=6, validators=[region_code_validator], db_index=True
     )
     charter_date = models.DateField(_("charter date"), null=True, blank=True)
+    submission_silence_days = models.PositiveSmallIntegerField(
+        _("days without data before an institution is flagged"),
+        default=3,
+        help_text=_("Submission control: an institution whose HIS sends nothing for longer is flagged."),
+    )
 
     objects = AllianceQuerySet.as_manager()
 

@@ -8,3 +8,28 @@ class EncountersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "encounters"
     verbose_name = _("Encounters")
+
+    def ready(self):
+        from core import audit
+
+        from . import models
+
+        # Each ingested batch is one audit entry (who, which kind and source, the counts); the
+        # records themselves are not audited one by one: a batch may hold 5,000 of them.
+        audit.register(models.IngestBatch)
+        _register_navigation(models)
+
+
+def _register_navigation(models):
+    """Visits, admissions and submission control, for the roles that read encounters."""
+    from core import access, navigation
+
+    def reads_encounters(user):
+        return access.can_read(user, models.OutpatientVisit)
+
+    for label, url_name, order in (
+        (_("Outpatient visits"), "encounters:visit-list", 70),
+        (_("Admissions"), "encounters:admission-list", 71),
+        (_("Submission control"), "encounters:submissions", 72),
+    ):
+        navigation.register(navigation.NavItem(label, url_name, visible=reads_encounters, order=order))

@@ -9,6 +9,8 @@ write them, and how far each role reaches:
   included (every institution that ever belonged to it). For institution-level roles it is the
   alliance their institution belongs to today.
 - `OWN`: rows of the user's own institution only.
+- `SENT`: rows the user itself sent (the rule's `sender` path): the insurance feed reads back
+  its own encounter records and nothing else of the alliance's patients.
 
 django-guardian grants are the exceptions: `view_institution` on an institution lets the user
 read that institution's rows as its own staff would; `change_institution` lets them write them as
@@ -28,7 +30,7 @@ from alliance.querysets import today
 
 from .models import MembershipRole as Role
 
-ALLIANCE, OWN = "alliance", "own"
+ALLIANCE, OWN, SENT = "alliance", "own", "sent"
 EVERY_ROLE = dict.fromkeys(Role.values, ALLIANCE)
 INSTITUTION_READERS = {
     Role.BUREAU: ALLIANCE,
@@ -44,18 +46,37 @@ DEPARTMENT_READERS = dict.fromkeys(
 )
 GOVERNANCE_READERS = {Role.BUREAU: ALLIANCE, Role.ALLIANCE_ADMIN: ALLIANCE, Role.COMMITTEE: ALLIANCE}
 STAFF_WRITERS = {Role.ALLIANCE_ADMIN: ALLIANCE, Role.INSTITUTION_ADMIN: OWN}
+# Encounters (DESIGN §5): patient-level rows, so not the committee nor finance. Which institution
+# a record may name (a branch's HIS: its village clinics too; the insurance feed: only outside
+# facilities) is checked per record by encounters.validation, which reads these grants.
+ENCOUNTER_READERS = {
+    Role.BUREAU: ALLIANCE,
+    Role.ALLIANCE_ADMIN: ALLIANCE,
+    Role.INSTITUTION_ADMIN: OWN,
+    Role.CLINICIAN: OWN,
+    Role.API_CLIENT: OWN,
+    Role.INSURANCE_FEED: SENT,
+}
+ENCOUNTER_WRITERS = {
+    Role.ALLIANCE_ADMIN: ALLIANCE,
+    Role.INSTITUTION_ADMIN: OWN,
+    Role.API_CLIENT: OWN,
+    Role.INSURANCE_FEED: SENT,
+}
 
 
 @dataclass(frozen=True)
 class Rule:
     """How one model's rows are reached. `institution`: ORM path(s) from the row to its
     institution(s) (a row of either end counts); `alliance`: path to its alliance, for rows
-    that belong to an alliance rather than an institution."""
+    that belong to an alliance rather than an institution; `sender`: path to the user who sent
+    the row, for the `SENT` extent."""
 
     read: dict
     write: dict = field(default_factory=dict)
     institution: tuple = ()
     alliance: str = ""
+    sender: str = ""
 
 
 RULES = {
@@ -100,18 +121,35 @@ RULES = {
     "members.signedresident": Rule(
         institution=("institution",), read=INSTITUTION_READERS, write=STAFF_WRITERS
     ),
+    # Encounters carry their alliance (insurance rows have no institution) and their sender.
+    "encounters.outpatientvisit": Rule(
+        institution=("institution",),
+        alliance="alliance",
+        sender="client",
+        read=ENCOUNTER_READERS,
+        write=ENCOUNTER_WRITERS,
+    ),
+    "encounters.admission": Rule(
+        institution=("institution",),
+        alliance="alliance",
+        sender="client",
+        read=ENCOUNTER_READERS,
+        write=ENCOUNTER_WRITERS,
+    ),
 }
 
 
 @dataclass
 class Reach:
-    """What one user reaches for one rule and mode: whole alliances and single institutions."""
+    """What one user reaches for one rule and mode: whole alliances, single institutions and,
+    for the `SENT` extent, the rows this user sent (`sender`: the user's id)."""
 
     alliances: set = field(default_factory=set)
     institutions: set = field(default_factory=set)
+    sender: int | None = None
 
     def __bool__(self):
-        return bool(self.alliances or self.institutions)
+        return bool(self.alliances or self.institutions or self.sender)
 
 
 class AccessPolicy:
@@ -167,7 +205,9 @@ class AccessPolicy:
             extent = grants.get(membership.role)
             if extent is None:
                 continue
-            if membership.alliance_id:
+            if extent == SENT:
+                reach.sender = user.pk
+            elif membership.alliance_id:
                 reach.alliances.add(membership.alliance_id)
             elif extent == OWN:
                 reach.institutions.add(membership.institution_id)
@@ -179,6 +219,8 @@ class AccessPolicy:
 
     def _condition(self, rule, reach):
         condition = Q(pk__in=[])
+        if rule.sender and reach.sender:
+            condition |= Q(**{rule.sender: reach.sender})
         if rule.alliance and reach.alliances:
             condition |= Q(**{f"{rule.alliance}__in": reach.alliances})
         for path in rule.institution:
@@ -190,6 +232,8 @@ class AccessPolicy:
 
     def _reaches_unsaved(self, rule, reach, obj):
         """For a row about to be created: does it fall inside the reach? (paths may cross FKs)"""
+        if rule.sender and reach.sender and getattr(obj, f"{rule.sender}_id") == reach.sender:
+            return True
         if rule.alliance and rule.alliance != "pk":
             return getattr(obj, f"{rule.alliance}_id") in reach.alliances
         if rule.alliance == "pk":

@@ -1,6 +1,8 @@
 """Building the demo county (`python manage.py seed_demo`, issue 3 point 6) through each app's
 services only: the hierarchy of 浦江县医共体, its staff, secondments, family-doctor teams, signed
-residents and governance, then the demo accounts of DESIGN §8.
+residents and governance, a year of encounter activity (issue 5 point 5: visits and
+admissions as the HIS clients and the insurance feed send them), then the demo accounts of
+DESIGN §8.
 
 The load is a list of steps, each a function of a `SeedContext` (seeded random sources, the
 scale, the objects built so far); a later issue adds its own step (encounters, referrals,
@@ -8,7 +10,8 @@ pharmacy, finance) at the end of STEPS and its amounts to `context.Scale`.
 
 Idempotent: when the demo alliance exists the steps are skipped and only the accounts and
 their password are checked, so a second run changes nothing (flush the database to rebuild,
-e.g. with another seed or scale).
+e.g. with another seed or scale). A county loaded before the activity existed gets only the
+activity steps.
 """
 
 import time
@@ -17,15 +20,21 @@ from dataclasses import dataclass, field
 from auditlog.context import disable_auditlog
 from django.db import transaction
 
-from alliance.models import Alliance, Institution, PlacementRole
+from alliance.models import Alliance, Department, Institution, PlacementRole
 from alliance.querysets import today
+from encounters.models import Admission, OutpatientVisit
 from members.models import SignedResident, StaffMember
 
-from . import accounts, county, governance, staff, teams
+from . import accounts, activity, county, governance, staff, teams
 from .accounts import DEFAULT_PASSWORD, demo_password
-from .context import SCALES, SeedContext
+from .context import DEFAULT_SCALE, SCALES, SeedContext
 
-__all__ = ["DEFAULT_PASSWORD", "SCALES", "STEPS", "DemoResult", "demo_password", "seed_demo", "summary"]
+__all__ = [
+    "DEFAULT_PASSWORD", "DEFAULT_SCALE", "SCALES", "STEPS", "DemoResult", "demo_password", "seed_demo",
+    "summary",
+]  # fmt: skip
+
+ACTIVITY_STEPS = (activity.register_clients, activity.record_visits, activity.record_admissions)
 
 STEPS = (
     county.create_alliance,
@@ -38,6 +47,7 @@ STEPS = (
     teams.create_teams,
     teams.sign_residents,
     governance.record_governance,
+    *ACTIVITY_STEPS,
 )
 
 
@@ -53,32 +63,49 @@ class DemoResult:
 
 
 @transaction.atomic
-def seed_demo(*, seed=2026, scale="full"):
+def seed_demo(*, seed=2026, scale=DEFAULT_SCALE):
     """Build the demo county unless it exists, then ensure the demo accounts and password."""
     keeper = accounts.PasswordKeeper(demo_password())
     admin = accounts.ensure_admin(keeper)
     alliance = Alliance.objects.filter(name=county.ALLIANCE_NAME).first()
     timings = []
+    context = SeedContext(seed=seed, scale=SCALES[scale], acting_user=admin)
     if alliance is None:
-        alliance = _build(SeedContext(seed=seed, scale=SCALES[scale], acting_user=admin), timings)
+        alliance = _build(context, timings, STEPS)
+    elif not activity.recorded(alliance):
+        _build(_reload(context, alliance), timings, ACTIVITY_STEPS)
     logins = accounts.ensure_accounts(alliance, keeper, acting_user=admin)
     return DemoResult(alliance=alliance, logins=logins, built=bool(timings), timings=timings)
 
 
-def _build(context, timings):
-    """Run every step in order and return the new alliance.
+def _build(context, timings, steps):
+    """Run the steps in order and return the alliance.
 
     The audit trail stays off meanwhile: loading a demo is no one's change, and tens of
     thousands of "created" rows would bury the changes demo users make (it also halves the
     run time). Memberships granted afterwards by `ensure_accounts` are audited as usual.
     """
-    context.plan = county.county_plan(context.seed)
+    context.plan = context.plan or county.county_plan(context.seed)
     with disable_auditlog():
-        for step in STEPS:
+        for step in steps:
             started = time.perf_counter()  # a duration for the report, not a data date
             step(context)
             timings.append((step.__name__, time.perf_counter() - started))
     return context.alliance
+
+
+def _reload(context, alliance):
+    """The context of a county loaded earlier, for the steps that come after it: the plan (its
+    codes and places do not depend on the seed), institutions and departments by code."""
+    context.alliance, context.plan = alliance, county.county_plan(context.seed)
+    context.institutions = Institution.objects.in_bulk(
+        [spec.code for spec in context.plan], field_name="code"
+    )
+    for department in Department.objects.filter(
+        institution__in=list(context.institutions.values())
+    ).select_related("institution"):
+        context.departments[(department.institution.code, department.code)] = department
+    return context
 
 
 def summary(alliance):
@@ -94,4 +121,6 @@ def summary(alliance):
         "villages": placed(role=PlacementRole.VILLAGE).count(),
         "staff": StaffMember.objects.filter(alliance=alliance).count(),
         "signed_residents": SignedResident.objects.filter(institution__in=placed()).count(),
+        "visits": OutpatientVisit.objects.filter(alliance=alliance).count(),
+        "admissions": Admission.objects.filter(alliance=alliance).count(),
     }

@@ -64,7 +64,7 @@ class PasswordKeeper:
 
 def ensure_admin(keeper):
     """The `admin` superuser of the demo (系统管理员)."""
-    admin = _ensure_user("admin", first_name="演示管理员", is_staff=True, is_superuser=True, is_active=True)
+    admin = ensure_user("admin", first_name="演示管理员", is_staff=True, is_superuser=True, is_active=True)
     keeper.apply(admin)
     return admin
 
@@ -76,7 +76,7 @@ def ensure_accounts(alliance, keeper, *, acting_user):
     for username, role, scope, chinese, english in ACCOUNTS:
         institution = institutions[scope] if scope else None
         staff = _staff_for(username, institution) if username in LINKED_TO_STAFF else None
-        user = _ensure_user(username, first_name=staff.name if staff else chinese)
+        user = ensure_user(username, first_name=staff.name if staff else chinese)
         keeper.apply(user)
         members_services.grant_membership(
             user,
@@ -92,7 +92,7 @@ def ensure_accounts(alliance, keeper, *, acting_user):
     return logins
 
 
-def _ensure_user(username, **fields):
+def ensure_user(username, **fields):
     """Create the user, or bring its fields to `fields`, saving only what differs."""
     user, created = get_user_model().objects.get_or_create(username=username, defaults=fields)
     changed = [name for name, value in fields.items() if getattr(user, name) != value]

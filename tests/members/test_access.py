@@ -42,36 +42,46 @@ PEOPLE = {
     "members.signedresident",
 }
 DEPARTMENTS = {"alliance.department"}
+ENCOUNTERS = {"encounters.outpatientvisit", "encounters.admission"}
 
 # What each role sees (DESIGN §5): "alliance" = every row of alliance A, "own" = rows of BA.
 SEES = {
-    "bureau": dict.fromkeys(HIERARCHY | DEPARTMENTS | GOVERNANCE | PEOPLE, "alliance"),
-    "alliance_admin": dict.fromkeys(HIERARCHY | DEPARTMENTS | GOVERNANCE | PEOPLE, "alliance"),
+    "bureau": dict.fromkeys(HIERARCHY | DEPARTMENTS | GOVERNANCE | PEOPLE | ENCOUNTERS, "alliance"),
+    "alliance_admin": dict.fromkeys(HIERARCHY | DEPARTMENTS | GOVERNANCE | PEOPLE | ENCOUNTERS, "alliance"),
     # Aggregates and institutions; no patient-level rows, no people.
     "committee": dict.fromkeys(HIERARCHY | GOVERNANCE, "alliance"),
     "finance": dict.fromkeys(HIERARCHY, "alliance"),
-    "insurance_feed": dict.fromkeys(HIERARCHY, "alliance"),
+    # The insurance feed reads back only the encounter rows it sent itself (none in this world).
+    "insurance_feed": {**dict.fromkeys(HIERARCHY, "alliance"), **dict.fromkeys(ENCOUNTERS, "sent")},
     # Its institution's rows; the alliance's institutions and departments (to refer).
     "institution_admin": {
         **dict.fromkeys(HIERARCHY | DEPARTMENTS, "alliance"),
-        **dict.fromkeys(PEOPLE, "own"),
+        **dict.fromkeys(PEOPLE | ENCOUNTERS, "own"),
     },
-    "clinician": {**dict.fromkeys(HIERARCHY | DEPARTMENTS, "alliance"), **dict.fromkeys(PEOPLE, "own")},
-    "api_client": {**dict.fromkeys(HIERARCHY | DEPARTMENTS, "alliance"), **dict.fromkeys(PEOPLE, "own")},
+    "clinician": {
+        **dict.fromkeys(HIERARCHY | DEPARTMENTS, "alliance"),
+        **dict.fromkeys(PEOPLE | ENCOUNTERS, "own"),
+    },
+    "api_client": {
+        **dict.fromkeys(HIERARCHY | DEPARTMENTS, "alliance"),
+        **dict.fromkeys(PEOPLE | ENCOUNTERS, "own"),
+    },
 }
 
 # What each role writes among these models (DESIGN §5).
 WRITES = {
     "bureau": dict.fromkeys(HIERARCHY | DEPARTMENTS | GOVERNANCE, "alliance"),
     "alliance_admin": dict.fromkeys(
-        {"alliance.institution", "alliance.placement"} | DEPARTMENTS | PEOPLE, "alliance"
+        {"alliance.institution", "alliance.placement"} | DEPARTMENTS | PEOPLE | ENCOUNTERS, "alliance"
     ),
     "committee": {},
     "finance": {},
-    "insurance_feed": {},
-    "institution_admin": dict.fromkeys(PEOPLE, "own"),
+    # Encounters of outside facilities (checked per record by encounters.validation).
+    "insurance_feed": dict.fromkeys(ENCOUNTERS, "sent"),
+    "institution_admin": dict.fromkeys(PEOPLE | ENCOUNTERS, "own"),
     "clinician": {},
-    "api_client": {},
+    # Its institution's encounters (and its village clinics', checked per record).
+    "api_client": dict.fromkeys(ENCOUNTERS, "own"),
 }
 
 A_LABELS = {"A", "LA", "CA", "BA", "VA", "LA>BA"}
@@ -132,6 +142,7 @@ def _build_world():
         teams[key] = team(institutions[key])
         services.add_team_member(teams[key], staff=staff_of[key], role=TeamRole.NURSE, acting_user=None)
         resident(teams[key], id_number=resident_id(n))
+    _encounters(institutions)
     labels = {inst.pk: key for key, inst in institutions.items()}
     labels_of_alliance = {a["alliance"].pk: "A", b["alliance"].pk: "B"}
     return {
@@ -142,6 +153,19 @@ def _build_world():
         "teams": teams,
         "label": lambda row: _label(row, labels, labels_of_alliance),
     }
+
+
+def _encounters(institutions):
+    """A visit and an admission at LA, BA and LB, sent by a superuser (who may write anywhere)."""
+    from encounters import services as encounter_services
+    from tests.encounters.factories import admission, visit
+
+    sender = UserFactory(is_superuser=True)
+    chosen = [institutions[key] for key in ("LA", "BA", "LB")]
+    for kind, record in (("visits", visit), ("admissions", admission)):
+        records = [record(n, institution, department="03") for n, institution in enumerate(chosen)]
+        result = encounter_services.ingest(kind, records, client=sender, source="matrix")
+        assert result["created"] == 3, result
 
 
 def _label(row, labels, labels_of_alliance):
@@ -181,7 +205,7 @@ def _expected(world, label, extent):
 
 
 def test_the_rules_cover_the_models_of_the_hierarchy_and_people():
-    assert set(MODELS) == HIERARCHY | DEPARTMENTS | GOVERNANCE | PEOPLE
+    assert set(MODELS) == HIERARCHY | DEPARTMENTS | GOVERNANCE | PEOPLE | ENCOUNTERS
     for label in MODELS:
         assert hasattr(apps.get_model(label).objects, "for_user"), label
 
@@ -304,7 +328,7 @@ def test_a_view_institution_grant_shows_that_institutions_rows_only(world):
     assert seen == {
         label: (["LB>BB"] if label == "members.secondment" else ["LB"])
         if label in {"alliance.institution", "alliance.placement", "alliance.department", "members.staffmember",
-                     "members.staffposting", "members.secondment"}
+                     "members.staffposting", "members.secondment", *ENCOUNTERS}
         else []
         for label in MODELS
     }  # fmt: skip

@@ -1,0 +1,302 @@
+"""Writes of encounters: idempotent ingestion of a batch of records (DESIGN §4.2, issue 5 point 2).
+
+The bulk API and the Excel upload both call `ingest`. Valid records are upserted by
+(client, source, external_id) in one transaction: a database error anywhere rolls the whole batch
+back, and sending the same batch again changes nothing (every record `unchanged`).
+
+On PostgreSQL the upsert is one statement per batch, `INSERT … SELECT FROM unnest(arrays) ON
+CONFLICT … DO UPDATE … WHERE (columns) IS DISTINCT FROM (EXCLUDED.columns) RETURNING (xmax = 0)`:
+rows that did not change are not written at all, and `xmax = 0` tells a created row from an
+updated one. Elsewhere (the embedded SQLite default) a plain fallback does the same with the ORM:
+one read of the existing keys, bulk_create and bulk_update (DESIGN §6).
+"""
+
+import datetime
+from decimal import Decimal
+from operator import itemgetter
+
+from auditlog.models import LogEntry
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core import access
+
+from .models import Admission, EncounterKind, IngestBatch, OutpatientVisit, OutsideFacility
+from .validation import validate_records
+
+MODELS = {EncounterKind.VISITS: OutpatientVisit, EncounterKind.ADMISSIONS: Admission}
+SOURCE_LENGTH = 64
+# The columns an upsert writes and compares, beside the key and `received_at` (model attnames).
+COMMON_COLUMNS = (
+    "alliance_id",
+    "month",
+    "institution_id",
+    "outside_facility_id",
+    "department_id",
+    "patient_key",
+    "resident_region",
+    "is_resident",
+    "in_county",
+    "diagnosis",
+    "total_cost",
+    "insurance_paid",
+    "tcm",
+    "referral_id",
+)
+COLUMNS = {
+    EncounterKind.VISITS: (*COMMON_COLUMNS, "visit_date"),
+    EncounterKind.ADMISSIONS: (*COMMON_COLUMNS, "admit_date", "discharge_date"),
+}
+IN_CHUNK = 500  # keys per IN (…) on the plain path (SQLite's parameter limit)
+
+
+def ingest(kind, records, *, client, source, dry_run=False):
+    """Validate and upsert one batch of encounter records sent by `client` from `source`.
+
+    Returns `{"created", "updated", "unchanged", "rejected", "errors"}` (the bulk API's answer):
+    `rejected` counts the records with errors, each listed in `errors` as
+    `{"index", "field", "message"}`. A record is written whole or not at all; valid records are
+    written even when others are rejected. `dry_run` validates and counts what would happen,
+    writing nothing. Raises PermissionDenied when the client may not send encounters at all and
+    ValidationError when `source` is missing. Each batch written is one audited IngestBatch.
+    """
+    model = MODELS.get(kind)
+    if model is None:
+        raise ValueError(f"kind must be one of {list(MODELS)}, not {kind!r}")
+    if not access.can_write(client, model):
+        raise PermissionDenied(_("Your role may not send encounter records."))
+    source = _clean_source(source)
+    rows, errors = validate_records(kind, records, client=client)
+    rejected = len({error["index"] for error in errors})
+    if dry_run:
+        created, updated = _count_changes(kind, rows, client=client, source=source)
+    else:
+        with transaction.atomic():
+            now = timezone.now()
+            _save_facilities(rows)
+            created, updated = _upsert(kind, rows, client=client, source=source, now=now)
+            _record_batch(
+                kind, client=client, source=source, now=now, counts=(created, updated, rows, rejected)
+            )
+    return {
+        "created": created,
+        "updated": updated,
+        "unchanged": len(rows) - created - updated,
+        "rejected": rejected,
+        "errors": errors,
+    }
+
+
+def _clean_source(source):
+    source = source.strip() if isinstance(source, str) else ""
+    if not source:
+        raise ValidationError({"source": _("Name the source system that sent these records.")})
+    if len(source) > SOURCE_LENGTH:
+        raise ValidationError(
+            {"source": _("A source system name has at most %(max)d characters.") % {"max": SOURCE_LENGTH}}
+        )
+    return source
+
+
+def _record_batch(kind, *, client, source, now, counts):
+    """One audit entry per batch: who sent it, which kind and source, how many of each outcome.
+    The audit log's actor is the client also when it authenticated by token (the auditlog
+    middleware only knows session users)."""
+    created, updated, rows, rejected = counts
+    batch = IngestBatch.objects.create(
+        client=client,
+        kind=kind,
+        source=source,
+        received_at=now,
+        created=created,
+        updated=updated,
+        unchanged=len(rows) - created - updated,
+        rejected=rejected,
+    )
+    LogEntry.objects.get_for_object(batch).filter(actor__isnull=True).update(actor=client)
+    return batch
+
+
+# --- Outside facilities (insurance feed) ---------------------------------------------------------
+def _save_facilities(rows):
+    """Create or refresh the outside facilities the insurance feed named (the latest name, region
+    and level win) and put their ids on the rows."""
+    named = {row["facility"]["code"]: row["facility"] for row in rows if "facility" in row}
+    if not named:
+        return
+    OutsideFacility.objects.bulk_create(
+        [OutsideFacility(**facility) for facility in named.values()], ignore_conflicts=True
+    )
+    stored = {facility.code: facility for facility in OutsideFacility.objects.filter(code__in=named)}
+    changed = []
+    for code, facility in named.items():
+        row = stored[code]
+        if any(getattr(row, key) != value for key, value in facility.items()):
+            for key, value in facility.items():
+                setattr(row, key, value)
+            changed.append(row)
+    OutsideFacility.objects.bulk_update(changed, ["name", "region_code", "level"])
+    for row in rows:
+        facility = row.pop("facility", None)
+        if facility is not None:
+            row["outside_facility_id"] = stored[facility["code"]].pk
+
+
+def _existing_facility_ids(rows):
+    """For a dry run: the ids of the outside facilities already known (new ones stay None)."""
+    codes = {row["facility"]["code"] for row in rows if "facility" in row}
+    known = dict(OutsideFacility.objects.filter(code__in=codes).values_list("code", "pk"))
+    return [
+        {**row, "outside_facility_id": known.get(row["facility"]["code"])} if "facility" in row else row
+        for row in rows
+    ]
+
+
+# --- The upsert -----------------------------------------------------------------------------------
+def _upsert(kind, rows, *, client, source, now):
+    """Write the rows; return (created, updated)."""
+    if not rows:
+        return 0, 0
+    if connection.vendor == "postgresql":
+        return _upsert_postgresql(kind, rows, client=client, source=source, now=now)
+    return _upsert_plain(kind, rows, client=client, source=source, now=now)
+
+
+def _upsert_postgresql(kind, rows, *, client, source, now):
+    sql, arrays = _upsert_statement(kind)
+    # Key order: two batches touching the same records lock them in the same order, so they wait
+    # for each other instead of deadlocking.
+    rows = sorted(rows, key=itemgetter("external_id"))
+    params = [client.pk, source, now, _array_literal([row["external_id"] for row in rows])]
+    params += [_array_literal([row[column] for row in rows]) for column in arrays]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        inserted = cursor.fetchall()
+    created = sum(1 for (was_inserted,) in inserted if was_inserted)
+    return created, len(inserted) - created
+
+
+def _array_literal(values):
+    """A PostgreSQL array literal ('{"a","b",NULL}') of one column, cast in the statement.
+
+    Built here rather than adapted by psycopg2 element by element: one string per column is
+    about ten times faster for 5,000 values. Text is quoted and escaped; dates, decimals and
+    integers print as PostgreSQL reads them.
+    """
+    if None in values or not values:
+        return "{" + ",".join(_ARRAY_ITEM[type(value)](value) for value in values) + "}"
+    kind = type(values[0])  # one column of validated rows: one type
+    if kind is str:
+        joined = "\x1f".join(values)
+        if '"' in joined or "\\" in joined or joined.count("\x1f") != len(values) - 1:
+            return "{" + ",".join(_quote_text(value) for value in values) + "}"
+        return '{"' + joined.replace("\x1f", '","') + '"}'
+    if kind is bool:
+        return "{" + ",".join(["t" if value else "f" for value in values]) + "}"
+    return "{" + ",".join(map(_ARRAY_ITEM[kind], values)) + "}"
+
+
+def _quote_text(value):
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+_ARRAY_ITEM = {
+    str: _quote_text,
+    int: str,
+    Decimal: str,
+    datetime.date: datetime.date.isoformat,
+    bool: lambda value: "t" if value else "f",
+    type(None): lambda value: "NULL",
+}
+_STATEMENTS = {}
+
+
+def _upsert_statement(kind):
+    """The one INSERT … ON CONFLICT statement of `kind` (built once per process)."""
+    if kind not in _STATEMENTS:
+        model, columns = MODELS[kind], COLUMNS[kind]
+        fields = {field.attname: field for field in model._meta.concrete_fields}
+        quote = connection.ops.quote_name
+        names = [quote(fields[column].column) for column in columns]
+        types = [fields[column].db_type(connection) for column in columns]
+        client, source, external_id, received_at = (
+            quote(fields[name].column) for name in ("client_id", "source", "external_id", "received_at")
+        )
+        key = f"{client}, {source}, {external_id}"
+        arrays = ", ".join(
+            f"%s::{db_type}[]" for db_type in [fields["external_id"].db_type(connection), *types]
+        )
+        # Identifiers come from the model's meta, quoted; every value is a parameter.
+        _STATEMENTS[kind] = (
+            f"INSERT INTO {quote(model._meta.db_table)} AS t "  # noqa: S608
+            f"({client}, {source}, {received_at}, {external_id}, {', '.join(names)}) "
+            f"SELECT %s, %s, %s::timestamptz, u.* FROM unnest({arrays}) AS u "
+            f"ON CONFLICT ({key}) DO UPDATE SET "
+            + ", ".join(f"{name} = EXCLUDED.{name}" for name in [*names, received_at])
+            + f" WHERE ({', '.join(f't.{name}' for name in names)}) IS DISTINCT FROM "
+            f"({', '.join(f'EXCLUDED.{name}' for name in names)}) "
+            "RETURNING (xmax = 0)"
+        )
+    return _STATEMENTS[kind], COLUMNS[kind]
+
+
+def _upsert_plain(kind, rows, *, client, source, now):
+    """The fallback without ON CONFLICT: read the existing rows by key once, create the new ones,
+    update the changed ones."""
+    model = MODELS[kind]
+    new, changed = _plan(kind, rows, client=client, source=source)
+    model.objects.bulk_create(
+        [
+            model(
+                client=client,
+                source=source,
+                received_at=now,
+                **_values(kind, row),
+                external_id=row["external_id"],
+            )
+            for row in new
+        ],
+        batch_size=IN_CHUNK,
+    )
+    for instance, values in changed:
+        for column, value in values.items():
+            setattr(instance, column, value)
+        instance.received_at = now
+    fields = [model._meta.get_field(column).name for column in COLUMNS[kind]]
+    model.objects.bulk_update(
+        [instance for instance, _values in changed], [*fields, "received_at"], batch_size=IN_CHUNK
+    )
+    return len(new), len(changed)
+
+
+def _count_changes(kind, rows, *, client, source):
+    """What an ingest would do, without writing: (would create, would update)."""
+    new, changed = _plan(kind, _existing_facility_ids(rows), client=client, source=source)
+    return len(new), len(changed)
+
+
+def _plan(kind, rows, *, client, source):
+    """Split rows into new ones and (stored row, new values) of changed ones; the rest are
+    unchanged."""
+    model = MODELS[kind]
+    keys = [row["external_id"] for row in rows]
+    stored = {}
+    for start in range(0, len(keys), IN_CHUNK):
+        chunk = model.objects.filter(
+            client=client, source=source, external_id__in=keys[start : start + IN_CHUNK]
+        )
+        stored.update((instance.external_id, instance) for instance in chunk.order_by())
+    new, changed = [], []
+    for row in rows:
+        instance, values = stored.get(row["external_id"]), _values(kind, row)
+        if instance is None:
+            new.append(row)
+        elif any(getattr(instance, column) != value for column, value in values.items()):
+            changed.append((instance, values))
+    return new, changed
+
+
+def _values(kind, row):
+    return {column: row[column] for column in COLUMNS[kind]}
