@@ -172,6 +172,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.tasks.purge_idempotency_keys_task",
         "schedule": crontab(hour=3, minute=17),
     },
+    "expire-encounter-upload-previews": {
+        "task": "encounters.tasks.expire_uploads_task",
+        "schedule": crontab(minute=23),
+    },
 }
 
 # --- Auth, access -----------------------------------------------------------------------------

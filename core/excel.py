@@ -3,9 +3,14 @@
 Out: one way to turn rows into a workbook a clerk opens in Excel or WPS. Identifier columns
 (codes, ID and licence numbers) are written as text so Excel never turns them into 1.1E+17.
 In: `read_sheet` reads a clerk's upload against the columns an import declares, and
-`build_template` writes the matching template (issue 4 point 3)."""
+`build_template` writes the matching template (issue 4 point 3). An import may also accept
+.csv (issue 5 point 3): it is read into the same grid of rows, so header detection, clean-up
+and the checks of every cell are the same as for .xlsx."""
 
+import codecs
+import csv
 import datetime
+import io
 import re
 import unicodedata
 import zipfile
@@ -112,6 +117,7 @@ class ImportColumn:
     aliases: tuple = ()
     choice_aliases: tuple = ()  # ((word, value), ...)
     zero_pad: int = 0
+    keep_case: bool = False  # a CODE whose letters are kept as typed (an external system's key)
     help: str = ""
     example: object = ""
 
@@ -159,13 +165,14 @@ def header_names(column):
     return names
 
 
-def read_sheet(file, columns, *, max_rows=MAX_IMPORT_ROWS):
-    """Read the first sheet of an uploaded .xlsx against `columns` (see `Sheet`).
+def read_sheet(file, columns, *, max_rows=MAX_IMPORT_ROWS, allow_csv=False):
+    """Read the first sheet of an uploaded .xlsx (or, with `allow_csv`, a .csv) against
+    `columns` (see `Sheet`).
 
-    Raises ImportFileError when the file is not a readable .xlsx, is too large, has more than
-    `max_rows` data rows or lacks a required column.
+    Raises ImportFileError when the file is not a readable .xlsx or .csv, is too large, has more
+    than `max_rows` data rows or lacks a required column.
     """
-    grid = _load_grid(file)
+    grid = _load_csv_grid(file) if allow_csv and _is_csv(file) else _load_grid(file, allow_csv=allow_csv)
     header_index, header_depth, by_position = _find_header(grid, columns)
     sheet = Sheet()
     present = {by_position[position]: position for position in sorted(by_position)}
@@ -220,20 +227,21 @@ def _filled(value):
     return value is not None and clean_text(value) != ""
 
 
-def _load_grid(file):
+def _load_grid(file, *, allow_csv=False):
     """The first sheet as a list of rows of values, merged ranges filled with their top-left
     value (a clerk merges a header over two columns, or one institution code over many rows)."""
     name = getattr(file, "name", "") or ""
     if name and not name.lower().endswith(".xlsx"):
+        if allow_csv:
+            raise ImportFileError(
+                _(
+                    'Only .xlsx and .csv files can be imported. In Excel use "Save as" → "Excel Workbook (*.xlsx)".'
+                )
+            )
         raise ImportFileError(
             _('Only .xlsx files can be imported. In Excel use "Save as" → "Excel Workbook (*.xlsx)".')
         )
-    size = getattr(file, "size", None)
-    if size is not None and size > MAX_UPLOAD_BYTES:
-        raise ImportFileError(
-            _("The file is larger than %(mb)d MB; split it into several files.")
-            % {"mb": MAX_UPLOAD_BYTES // (1024 * 1024)}
-        )
+    _check_size(file)
     try:
         with zipfile.ZipFile(file) as archive:
             if sum(info.file_size for info in archive.infolist()) > MAX_UNZIPPED_BYTES:
@@ -254,6 +262,71 @@ def _load_grid(file):
             for col in range(merged.min_col - 1, merged.max_col):
                 grid[row][col] = top_left
     return grid
+
+
+def _check_size(file):
+    size = getattr(file, "size", None)
+    if size is not None and size > MAX_UPLOAD_BYTES:
+        raise _too_large()
+
+
+def _too_large():
+    return ImportFileError(
+        _("The file is larger than %(mb)d MB; split it into several files.")
+        % {"mb": MAX_UPLOAD_BYTES // (1024 * 1024)}
+    )
+
+
+# Excel in China saves "CSV (逗号分隔)" in the system's code page, GBK; GB18030 is its superset.
+# "CSV UTF-8" starts with a byte-order mark. UTF-8 is tried first: GBK text is almost never
+# valid UTF-8, while UTF-8 text often decodes as (wrong) GB18030.
+CSV_ENCODINGS = ("utf-8", "gb18030")
+
+
+def _is_csv(file):
+    """A .csv by its name; a file without a name (tests, scripts) when it is not a zip archive."""
+    name = (getattr(file, "name", "") or "").lower()
+    if name:
+        return name.endswith(".csv")
+    file.seek(0)
+    start = file.read(4)
+    file.seek(0)
+    return not start.startswith(b"PK")
+
+
+def _load_csv_grid(file):
+    """A comma-separated file as the same grid of rows `_load_grid` gives (every cell text)."""
+    _check_size(file)
+    file.seek(0)
+    data = file.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise _too_large()
+    text = _decode_csv(data)
+    try:
+        return [list(row) for row in csv.reader(io.StringIO(text, newline=""))]
+    except csv.Error:
+        raise ImportFileError(
+            _('This is not a readable .csv file. In Excel use "Save as" → "CSV UTF-8 (comma delimited)".')
+        ) from None
+
+
+def _decode_csv(data):
+    if data.startswith(codecs.BOM_UTF8):
+        candidates, data = ("utf-8",), data[len(codecs.BOM_UTF8) :]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = ()  # Excel's "Unicode text" is tab-separated UTF-16, not a CSV
+    else:
+        candidates = CSV_ENCODINGS
+    for encoding in candidates:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ImportFileError(
+        _(
+            'The text encoding of this .csv file is not recognised. In Excel use "Save as" → "CSV UTF-8 (comma delimited)".'
+        )
+    )
 
 
 def _find_header(grid, columns):
@@ -342,7 +415,8 @@ def _code(value, column):
         raise CellValueError(_("Fill in a code here, not a yes/no value."))
     if isinstance(value, int | float | Decimal):
         return _digits_of_number(Decimal(str(value)) if isinstance(value, float) else Decimal(value), column)
-    text = "".join(unicodedata.normalize("NFKC", str(value)).split()).upper()
+    text = "".join(unicodedata.normalize("NFKC", str(value)).split())
+    text = text if column.keep_case else text.upper()
     if SCIENTIFIC.match(text):
         return _digits_of_number(Decimal(text), column)
     return text

@@ -21,7 +21,8 @@ class EncountersConfig(AppConfig):
 
 
 def _register_navigation(models):
-    """Visits, admissions and submission control, for the roles that read encounters."""
+    """Visits, admissions and submission control, for the roles that read encounters; the
+    upload, for those that write them."""
     from core import access, navigation
 
     def reads_encounters(user):
@@ -33,3 +34,10 @@ def _register_navigation(models):
         (_("Submission control"), "encounters:submissions", 72),
     ):
         navigation.register(navigation.NavItem(label, url_name, visible=reads_encounters, order=order))
+
+    def writes_encounters(user):
+        return access.can_write(user, models.OutpatientVisit)
+
+    navigation.register(
+        navigation.NavItem(_("Encounter upload"), "encounters:upload", visible=writes_encounters, order=73)
+    )

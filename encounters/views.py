@@ -1,9 +1,12 @@
 """Pages of encounters (issue 5 point 6): visits and admissions lists, filtered by institution,
 department and month, patients shown only by a short masked key; the submission-control page."""
 
+import datetime
+
 import django_filters
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import QueryDict
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -41,6 +44,24 @@ class AdmissionPageFilterSet(DepartmentCodeMixin, AdmissionFilterSet):
         fields = ["month", "institution", "department_code"]
 
 
+class DefaultMonthMixin:
+    """Lists open on the last full month: a county's year holds millions of visits, and a list of
+    all of them sorted by date would cost seconds; the month filter uses the (alliance, month)
+    index. The clerk picks another month (or clears it) in the filter."""
+
+    def get_filterset_kwargs(self, filterset_class):
+        kwargs = super().get_filterset_kwargs(filterset_class)
+        if "month" not in self.request.GET:
+            data = kwargs["data"].copy() if kwargs["data"] is not None else QueryDict(mutable=True)
+            data["month"] = last_full_month().strftime("%Y-%m")
+            kwargs["data"] = data
+        return kwargs
+
+
+def last_full_month():
+    return first_of_month(first_of_month(timezone.localdate()) - datetime.timedelta(days=1))
+
+
 COMMON_COLUMNS = [
     Column("facility", _("institution"), facility, "institution__code"),
     Column("department", _("department"), attr("department.name"), "department__code"),
@@ -51,7 +72,7 @@ COMMON_COLUMNS = [
 ]
 
 
-class VisitListView(ScopedListView):
+class VisitListView(DefaultMonthMixin, ScopedListView):
     """Outpatient visits the user may see (DESIGN §5: no patient-level rows for the committee)."""
 
     model = OutpatientVisit
@@ -65,7 +86,7 @@ class VisitListView(ScopedListView):
     ]
 
 
-class AdmissionListView(ScopedListView):
+class AdmissionListView(DefaultMonthMixin, ScopedListView):
     """Admissions the user may see, in the month of discharge."""
 
     model = Admission

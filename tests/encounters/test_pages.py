@@ -45,7 +45,13 @@ def test_visit_list_shows_a_short_masked_key_and_never_the_id(client, world, sen
 
 
 @pytest.mark.parametrize(
-    ("query", "count"), [("month=2026-03", 3), ("month=2026-04", 0), ("department_code=02", 3)]
+    ("query", "count"),
+    [
+        ("month=2026-03", 3),
+        ("month=2026-04", 0),
+        ("month=2026-03&department_code=02", 3),
+        ("month=2026-03&department_code=03", 0),
+    ],
 )
 def test_visit_filters(client, world, sent, query, count):
     _mine, _other, users = world
@@ -135,3 +141,15 @@ def test_submission_page_rejects_a_bad_month_in_chinese(client, world):
     assert response.status_code == 200
     assert response.context["error"] == expected
     assert any("\u4e00" <= ch <= "\u9fff" for ch in expected)
+
+
+def test_lists_open_on_the_last_full_month(client, world, sent, monkeypatch):
+    _mine, _other, users = world
+    monkeypatch.setattr(timezone, "localdate", lambda: datetime.date(2026, 4, 10))
+
+    response = login(client, users["bureau"]).get("/encounters/visits/")
+    cleared = client.get("/encounters/visits/?month=")
+
+    assert response.context["filter"].form.cleaned_data["month"] == datetime.date(2026, 3, 1)
+    assert response.context["paginator"].count == 3
+    assert cleared.context["paginator"].count == 3
