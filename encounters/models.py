@@ -46,6 +46,21 @@ class OutsideFacility(models.Model):
         return f"{self.name} ({self.code})"
 
 
+def reference(model, verbose_name, *, null=False):
+    """A foreign key of an encounter: PROTECT in Django, no database constraint and no index of
+    its own (see `Encounter`)."""
+    return models.ForeignKey(
+        model,
+        on_delete=models.PROTECT,
+        null=null,
+        blank=null,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+        verbose_name=verbose_name,
+    )
+
+
 class Encounter(models.Model):
     """The columns shared by visits and admissions.
 
@@ -62,55 +77,14 @@ class Encounter(models.Model):
     row that records name.
     """
 
-    client = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-        verbose_name=_("sending client"),
-    )
+    client = reference(settings.AUTH_USER_MODEL, _("sending client"))
     source = models.CharField(_("source system"), max_length=64)
     external_id = models.CharField(_("external id"), max_length=64)
-    alliance = models.ForeignKey(
-        Alliance,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-        verbose_name=_("alliance"),
-    )
+    alliance = reference(Alliance, _("alliance"))
     month = models.DateField(_("month"), help_text=_("The first day of the month the record counts in."))
-    institution = models.ForeignKey(
-        Institution,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-        verbose_name=_("institution"),
-    )
-    outside_facility = models.ForeignKey(
-        OutsideFacility,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-        verbose_name=_("outside facility"),
-    )
-    department = models.ForeignKey(
-        Department,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-        verbose_name=_("department"),
-    )
+    institution = reference(Institution, _("institution"), null=True)
+    outside_facility = reference(OutsideFacility, _("outside facility"), null=True)
+    department = reference(Department, _("department"), null=True)
     patient_key = models.CharField(_("patient key"), max_length=64)
     resident_region = models.CharField(_("patient's insured region"), max_length=6)
     is_resident = models.BooleanField(_("county resident"))
