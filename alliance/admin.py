@@ -2,13 +2,14 @@
 (core.admin.ServiceModelAdmin); an institution's place in an alliance is effective-dated, so its
 history is shown read-only and changed only by joining, moving or leaving."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 from guardian.admin import GuardedModelAdmin
 
 from core.admin import ServiceAdminMixin, ServiceInlineMixin, ServiceModelAdmin
 
-from . import services
+from . import services, webhooks
 from .models import (
     Alliance,
     AlliancePopulation,
@@ -16,9 +17,11 @@ from .models import (
     Department,
     GovernanceDocument,
     Institution,
+    InstitutionWebhook,
     Meeting,
     Placement,
     PlacementRole,
+    WebhookDelivery,
 )
 from .querysets import today
 
@@ -271,3 +274,86 @@ class GovernanceDocumentAdmin(ServiceModelAdmin):
 
     def create(self, request, data):
         return services.publish_document(**data, **_user(request))
+
+
+# --- Webhooks to an institution's HIS (issue 6.5) -------------------------------------------------
+class SuperuserOnlyAdminMixin:
+    """A webhook's URL and secret are an integration setting: only superusers see or change them."""
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(InstitutionWebhook)
+class InstitutionWebhookAdmin(SuperuserOnlyAdminMixin, ServiceModelAdmin):
+    """Webhooks: configured by `configure_webhook`, which generates the secret; it is shown once,
+    in the message after saving (and again only when rotated), never on the form."""
+
+    list_display = ["institution", "url", "active", "updated_at"]
+    list_filter = ["active"]
+    search_fields = ["institution__code", "institution__name", "url"]
+    list_select_related = ["institution"]
+    actions = ["rotate_secret"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def get_fields(self, request, obj=None):
+        return ["url", "active"] if obj is not None else ["institution", "url", "active"]
+
+    def create(self, request, data):
+        webhook = webhooks.configure_webhook(data.pop("institution"), **data, **_user(request))
+        self._show_secret(request, webhook, webhook.secret)
+        return webhook
+
+    def update(self, request, obj, data):
+        return webhooks.update_webhook(obj, **data, **_user(request))
+
+    @admin.action(description=_("Generate a new secret"))
+    def rotate_secret(self, request, queryset):
+        for webhook in queryset.select_related("institution"):
+            self._show_secret(request, webhook, webhooks.rotate_webhook_secret(webhook, **_user(request)))
+
+    def _show_secret(self, request, webhook, secret):
+        message = _(
+            "Secret of the webhook of %(institution)s (copy it now, it is not shown again): %(secret)s"
+        )
+        self.message_user(
+            request, message % {"institution": webhook.institution, "secret": secret}, messages.WARNING
+        )
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(SuperuserOnlyAdminMixin, admin.ModelAdmin):
+    """Deliveries, read-only: what was sent to which HIS, how often, and how it ended."""
+
+    list_display = [
+        "id",
+        "webhook",
+        "event",
+        "state",
+        "attempts",
+        "last_status_code",
+        "created_at",
+        "delivered_at",
+    ]
+    list_filter = ["state", "event"]
+    search_fields = ["webhook__institution__code", "event"]
+    list_select_related = ["webhook__institution"]
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

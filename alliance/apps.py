@@ -25,6 +25,8 @@ class AllianceConfig(AppConfig):
             models.GovernanceDocument,
         ):
             audit.register(model)
+        # A webhook's secret never enters the audit trail; who changed the URL or switched it does.
+        audit.register(models.InstitutionWebhook, exclude_fields=["secret"])
         _register_navigation(models)
         # Excel import (issue 4 point 3): for users who may write institutions or staff.
         from core.navigation import NavItem, register

@@ -1,9 +1,10 @@
 """The hierarchy of an alliance (医共体 / 城市医疗集团) and its governance records (DESIGN §3)."""
 
 import re
+import secrets
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MinValueValidator, URLValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -391,3 +392,67 @@ class GovernanceDocument(TimeStampedModel):
 
     def get_absolute_url(self):
         return reverse("alliance:document-detail", args=[self.pk])
+
+
+# --- Webhooks to an institution's HIS (issue 6.5) -------------------------------------------------
+def generate_webhook_secret():
+    return secrets.token_urlsafe(32)
+
+
+class InstitutionWebhook(TimeStampedModel):
+    """Where an institution's HIS wants to be told about events that concern it.
+
+    Each request carries an HMAC-SHA256 signature of its body under `secret`, so the HIS can tell
+    it came from us. The secret is generated here, shown once in the admin and never typed in.
+    """
+
+    institution = models.OneToOneField(
+        Institution, on_delete=models.CASCADE, related_name="webhook", verbose_name=_("institution")
+    )
+    url = models.URLField(_("URL"), max_length=500, validators=[URLValidator(schemes=["http", "https"])])
+    secret = models.CharField(_("secret"), max_length=100, default=generate_webhook_secret, editable=False)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("institution webhook")
+        verbose_name_plural = _("institution webhooks")
+
+    def __str__(self):
+        return f"{self.institution.code} → {self.url}"
+
+
+class WebhookDeliveryState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+
+
+class WebhookDelivery(models.Model):
+    """One event sent (or being sent) to a webhook, with the outcome of its last attempt.
+
+    Pending while attempts remain; delivered on the first 2xx answer; failed after the last
+    attempt. The payload is stored as sent, so a delivery can be inspected or replayed.
+    """
+
+    webhook = models.ForeignKey(
+        InstitutionWebhook, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("webhook")
+    )
+    event = models.CharField(_("event"), max_length=64)
+    payload = models.JSONField(_("payload"))
+    state = models.CharField(
+        _("state"), max_length=10, choices=WebhookDeliveryState.choices, default=WebhookDeliveryState.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_status_code = models.PositiveSmallIntegerField(_("last status code"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["webhook", "state", "-created_at"], name="alliance_whdelivery_idx")]
+
+    def __str__(self):
+        return f"{self.event} #{self.pk} ({self.get_state_display()})"

@@ -4,14 +4,16 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from alliance.api.urls import routes as alliance_routes
-from core.api.views import JobViewSet, ObtainTokenView
+from core.api.views import InboxViewSet, JobViewSet, ObtainTokenView
 from encounters.api.urls import routes as encounters_routes
 from members.api.urls import routes as members_routes
 from members.api.views import MeView
+from referrals.api.urls import routes as referrals_routes
 
 router = DefaultRouter()
 router.register("jobs", JobViewSet, basename="job")
-for prefix, viewset, basename in [*alliance_routes, *members_routes, *encounters_routes]:
+router.register("inbox", InboxViewSet, basename="inbox")
+for prefix, viewset, basename in [*alliance_routes, *members_routes, *encounters_routes, *referrals_routes]:
     router.register(prefix, viewset, basename=basename)
 
 app_name = "api"

@@ -176,6 +176,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "encounters.tasks.expire_uploads_task",
         "schedule": crontab(minute=23),
     },
+    # Referrals (issue 6): reserved slots past their cut-off, unanswered referrals past their limit.
+    "return-unbooked-referral-slots": {
+        "task": "referrals.tasks.return_unbooked_slots_task",
+        "schedule": crontab(minute="*/10"),
+    },
+    "expire-unanswered-referrals": {
+        "task": "referrals.tasks.expire_referrals_task",
+        "schedule": crontab(minute="*/10"),
+    },
 }
 
 # --- Auth, access -----------------------------------------------------------------------------
@@ -254,6 +263,7 @@ SPECTACULAR_SETTINGS = {
         "PlacementRoleEnum": "alliance.models.PlacementRole",
         "MembershipRoleEnum": "members.models.MembershipRole",
         "TeamRoleEnum": "members.models.TeamRole",
+        "ReferralStateEnum": "referrals.models.ReferralState",
     },
 }
 # A JSON request body larger than this is refused with 413 (views may set their own cap).

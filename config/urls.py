@@ -10,6 +10,9 @@ from core import views as core_views
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("inbox/", core_views.inbox, name="inbox"),
+    path("inbox/<int:pk>/read/", core_views.inbox_read, name="inbox-read"),
+    path("inbox/read-all/", core_views.inbox_read_all, name="inbox-read-all"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("alliance/", include("alliance.urls")),

@@ -1,7 +1,15 @@
 """Template context shared by every page."""
 
-from . import navigation
+from . import navigation, notifications
 
 
 def navigation_items(request):
-    return {"navigation": navigation.items_for(request.user)}
+    """The menu and, for a signed-in user, the unread count shown next to their name (issue 6.5).
+
+    Registered once in settings; the count costs one indexed COUNT query per page, none for
+    anonymous visitors.
+    """
+    context = {"navigation": navigation.items_for(request.user)}
+    if request.user.is_authenticated:
+        context["unread_notifications"] = notifications.unread_count(request.user)
+    return context

@@ -91,3 +91,49 @@ class IdempotencyKey(models.Model):
 
     def __str__(self):
         return f"{self.key} → {self.endpoint}"
+
+
+class NotificationQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """A user's inbox is their own: nobody else's notifications, none for anonymous users."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(user=user)
+
+    def unread(self):
+        return self.filter(read_at__isnull=True)
+
+
+class Notification(models.Model):
+    """One message in one user's in-app inbox (issue 6.5). Created by `core.notifications.notify`
+    on commit of the change it reports; read once, by its owner only."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("body"), blank=True)
+    link = models.CharField(_("link"), max_length=500, blank=True)
+    event = models.CharField(_("event"), max_length=64, blank=True)
+    payload = models.JSONField(_("payload"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        # The inbox list and the unread count in every page header both filter by user and read_at.
+        indexes = [models.Index(fields=["user", "read_at", "-created_at"], name="core_notif_inbox_idx")]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def is_read(self):
+        return self.read_at is not None

@@ -5,12 +5,13 @@ import json
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .exceptions import Conflict
-from .models import IdempotencyKey, Job, JobState
+from .models import IdempotencyKey, Job, JobState, Notification
 
 
 # --- Jobs (DESIGN §6) -----------------------------------------------------------------------
@@ -120,3 +121,22 @@ def start_idempotency_key_purge(*, acting_user):
     return create_job(
         "purge_idempotency_keys", acting_user=acting_user, enqueue=purge_idempotency_keys_task.delay
     )
+
+
+# --- Notifications (issue 6.5) --------------------------------------------------------------
+def mark_read(notification, *, acting_user):
+    """Mark one of the acting user's notifications read; reading it again changes nothing.
+
+    A conditional update, so two clicks (or two tabs) keep the first read time. Someone else's
+    notification is out of scope: the API answers 404 before it gets here.
+    """
+    if notification.user_id != acting_user.pk:
+        raise PermissionDenied(_("This notification belongs to another user."))
+    Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=timezone.now())
+    notification.refresh_from_db(fields=["read_at"])
+    return notification
+
+
+def mark_all_read(user):
+    """Mark every unread notification of `user` read; returns how many changed."""
+    return Notification.objects.for_user(user).unread().update(read_at=timezone.now())

@@ -1,18 +1,52 @@
-"""Core pages: the home page and the health check."""
+"""Core pages: the home page, the inbox and the health check."""
 
 from celery import current_app
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
+
+from . import services
+from .models import Notification
+
+INBOX_PAGE_SIZE = 50
 
 
 @login_required
 def home(request):
     return render(request, "core/home.html")
+
+
+@login_required
+@require_GET
+def inbox(request):
+    """The user's own notifications, newest first; `?unread=true` shows only unread ones."""
+    unread_only = request.GET.get("unread") == "true"
+    notifications = Notification.objects.for_user(request.user)
+    if unread_only:
+        notifications = notifications.unread()
+    page = Paginator(notifications, INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "core/inbox.html", {"page": page, "unread_only": unread_only})
+
+
+@login_required
+@require_POST
+def inbox_read(request, pk):
+    """Mark one notification read (someone else's: 404), then back to the inbox."""
+    notification = get_object_or_404(Notification.objects.for_user(request.user), pk=pk)
+    services.mark_read(notification, acting_user=request.user)
+    return redirect("inbox")
+
+
+@login_required
+@require_POST
+def inbox_read_all(request):
+    services.mark_all_read(request.user)
+    return redirect("inbox")
 
 
 @never_cache

@@ -63,6 +63,23 @@ ENCOUNTER_WRITERS = {
     Role.API_CLIENT: OWN,
     Role.INSURANCE_FEED: SENT,
 }
+# Referrals (DESIGN §5): the sending or receiving institution's staff read and write them;
+# the bureau and the alliance office read the alliance's; not the committee (patient-level rows).
+# Which side may make which move is checked per verb by referrals.services.
+REFERRAL_READERS = {
+    Role.BUREAU: ALLIANCE,
+    Role.ALLIANCE_ADMIN: ALLIANCE,
+    Role.INSTITUTION_ADMIN: OWN,
+    Role.CLINICIAN: OWN,
+    Role.API_CLIENT: OWN,
+}
+REFERRAL_WRITERS = {Role.INSTITUTION_ADMIN: OWN, Role.CLINICIAN: OWN, Role.API_CLIENT: OWN}
+# Slots and reserved beds: published by the alliance office and the institution's admin; every
+# institution of the alliance sees them, to refer.
+POOL_READERS = dict.fromkeys(
+    (Role.BUREAU, Role.ALLIANCE_ADMIN, Role.INSTITUTION_ADMIN, Role.CLINICIAN, Role.API_CLIENT), ALLIANCE
+)
+POOL_WRITERS = {Role.ALLIANCE_ADMIN: ALLIANCE, Role.INSTITUTION_ADMIN: OWN}
 
 
 @dataclass(frozen=True)
@@ -136,6 +153,17 @@ RULES = {
         read=ENCOUNTER_READERS,
         write=ENCOUNTER_WRITERS,
     ),
+    # Referrals: a row of either end counts.
+    "referrals.referral": Rule(
+        institution=("from_institution", "to_institution"), read=REFERRAL_READERS, write=REFERRAL_WRITERS
+    ),
+    "referrals.referralevent": Rule(
+        institution=("referral__from_institution", "referral__to_institution"),
+        read=REFERRAL_READERS,
+        write=REFERRAL_WRITERS,
+    ),
+    "referrals.slot": Rule(institution=("institution",), read=POOL_READERS, write=POOL_WRITERS),
+    "referrals.bed": Rule(institution=("institution",), read=POOL_READERS, write=POOL_WRITERS),
 }
 
 

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from core.models import Job
+from core.models import Job, Notification
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -29,3 +29,16 @@ class TokenRequestSerializer(serializers.Serializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    read = serializers.BooleanField(source="is_read", read_only=True)
+
+    class Meta:
+        model = Notification
+        fields = ["id", "title", "body", "link", "event", "created_at", "read"]
+        read_only_fields = fields
+
+
+class MarkedReadSerializer(serializers.Serializer):
+    marked = serializers.IntegerField(help_text="How many notifications were unread and are now read.")

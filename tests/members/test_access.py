@@ -43,11 +43,18 @@ PEOPLE = {
 }
 DEPARTMENTS = {"alliance.department"}
 ENCOUNTERS = {"encounters.outpatientvisit", "encounters.admission"}
+# Referrals: rows of either end; slots and reserved beds: published to the whole alliance (to refer).
+REFERRALS = {"referrals.referral", "referrals.referralevent"}
+POOLS = {"referrals.slot", "referrals.bed"}
 
 # What each role sees (DESIGN §5): "alliance" = every row of alliance A, "own" = rows of BA.
 SEES = {
-    "bureau": dict.fromkeys(HIERARCHY | DEPARTMENTS | GOVERNANCE | PEOPLE | ENCOUNTERS, "alliance"),
-    "alliance_admin": dict.fromkeys(HIERARCHY | DEPARTMENTS | GOVERNANCE | PEOPLE | ENCOUNTERS, "alliance"),
+    "bureau": dict.fromkeys(
+        HIERARCHY | DEPARTMENTS | GOVERNANCE | PEOPLE | ENCOUNTERS | REFERRALS | POOLS, "alliance"
+    ),
+    "alliance_admin": dict.fromkeys(
+        HIERARCHY | DEPARTMENTS | GOVERNANCE | PEOPLE | ENCOUNTERS | REFERRALS | POOLS, "alliance"
+    ),
     # Aggregates and institutions; no patient-level rows, no people.
     "committee": dict.fromkeys(HIERARCHY | GOVERNANCE, "alliance"),
     "finance": dict.fromkeys(HIERARCHY, "alliance"),
@@ -55,16 +62,16 @@ SEES = {
     "insurance_feed": {**dict.fromkeys(HIERARCHY, "alliance"), **dict.fromkeys(ENCOUNTERS, "sent")},
     # Its institution's rows; the alliance's institutions and departments (to refer).
     "institution_admin": {
-        **dict.fromkeys(HIERARCHY | DEPARTMENTS, "alliance"),
-        **dict.fromkeys(PEOPLE | ENCOUNTERS, "own"),
+        **dict.fromkeys(HIERARCHY | DEPARTMENTS | POOLS, "alliance"),
+        **dict.fromkeys(PEOPLE | ENCOUNTERS | REFERRALS, "own"),
     },
     "clinician": {
-        **dict.fromkeys(HIERARCHY | DEPARTMENTS, "alliance"),
-        **dict.fromkeys(PEOPLE | ENCOUNTERS, "own"),
+        **dict.fromkeys(HIERARCHY | DEPARTMENTS | POOLS, "alliance"),
+        **dict.fromkeys(PEOPLE | ENCOUNTERS | REFERRALS, "own"),
     },
     "api_client": {
-        **dict.fromkeys(HIERARCHY | DEPARTMENTS, "alliance"),
-        **dict.fromkeys(PEOPLE | ENCOUNTERS, "own"),
+        **dict.fromkeys(HIERARCHY | DEPARTMENTS | POOLS, "alliance"),
+        **dict.fromkeys(PEOPLE | ENCOUNTERS | REFERRALS, "own"),
     },
 }
 
@@ -72,19 +79,19 @@ SEES = {
 WRITES = {
     "bureau": dict.fromkeys(HIERARCHY | DEPARTMENTS | GOVERNANCE, "alliance"),
     "alliance_admin": dict.fromkeys(
-        {"alliance.institution", "alliance.placement"} | DEPARTMENTS | PEOPLE | ENCOUNTERS, "alliance"
+        {"alliance.institution", "alliance.placement"} | DEPARTMENTS | PEOPLE | ENCOUNTERS | POOLS, "alliance"
     ),
     "committee": {},
     "finance": {},
     # Encounters of outside facilities (checked per record by encounters.validation).
     "insurance_feed": dict.fromkeys(ENCOUNTERS, "sent"),
-    "institution_admin": dict.fromkeys(PEOPLE | ENCOUNTERS, "own"),
-    "clinician": {},
-    # Its institution's encounters (and its village clinics', checked per record).
-    "api_client": dict.fromkeys(ENCOUNTERS, "own"),
+    "institution_admin": dict.fromkeys(PEOPLE | ENCOUNTERS | REFERRALS | POOLS, "own"),
+    "clinician": dict.fromkeys(REFERRALS, "own"),
+    # Its institution's encounters (and its village clinics', checked per record), referrals.
+    "api_client": dict.fromkeys(ENCOUNTERS | REFERRALS, "own"),
 }
 
-A_LABELS = {"A", "LA", "CA", "BA", "VA", "LA>BA"}
+A_LABELS = {"A", "LA", "CA", "BA", "VA", "LA>BA", "BA>LA"}
 
 
 @pytest.fixture(autouse=True)
@@ -143,6 +150,7 @@ def _build_world():
         services.add_team_member(teams[key], staff=staff_of[key], role=TeamRole.NURSE, acting_user=None)
         resident(teams[key], id_number=resident_id(n))
     _encounters(institutions)
+    _referrals(institutions)
     labels = {inst.pk: key for key, inst in institutions.items()}
     labels_of_alliance = {a["alliance"].pk: "A", b["alliance"].pk: "B"}
     return {
@@ -168,7 +176,29 @@ def _encounters(institutions):
         assert result["created"] == 3, result
 
 
+def _referrals(institutions):
+    """A slot and a bed at LA and LB; a referral BA → LA and BB → LB (with their events)."""
+    from alliance.models import Department
+    from referrals import services as referral_services
+    from tests.referrals.factories import patient
+
+    day = D.today() + datetime.timedelta(days=7)
+    for n, (sender, receiver) in enumerate((("BA", "LA"), ("BB", "LB"))):
+        department = Department.objects.get(institution=institutions[receiver], code="03")
+        common = {"institution": institutions[receiver], "department": department, "date": day}
+        referral_services.publish_slots(
+            period="am", count=1, reserved_for_primary=1, acting_user=None, **common
+        )
+        referral_services.publish_beds(count=1, acting_user=None, **common)
+        referral_services.create_referral(
+            acting_user=None, from_institution=institutions[sender], to_institution=institutions[receiver],
+            patient=patient(n + 50), diagnosis="I10", reason="转诊", urgency="routine",
+        )  # fmt: skip
+
+
 def _label(row, labels, labels_of_alliance):
+    if hasattr(row, "referral") and hasattr(row, "from_state"):
+        row = row.referral  # a referral event is labelled by its referral
     if isinstance(row, Alliance):
         return labels_of_alliance[row.pk]
     if isinstance(row, Institution):
@@ -205,7 +235,7 @@ def _expected(world, label, extent):
 
 
 def test_the_rules_cover_the_models_of_the_hierarchy_and_people():
-    assert set(MODELS) == HIERARCHY | DEPARTMENTS | GOVERNANCE | PEOPLE | ENCOUNTERS
+    assert set(MODELS) == HIERARCHY | DEPARTMENTS | GOVERNANCE | PEOPLE | ENCOUNTERS | REFERRALS | POOLS
     for label in MODELS:
         assert hasattr(apps.get_model(label).objects, "for_user"), label
 
@@ -325,10 +355,11 @@ def test_a_view_institution_grant_shows_that_institutions_rows_only(world):
 
     seen = {label: _visible(world, label, supervisor) for label in MODELS}
 
+    referral_rows = {"referrals.referral": ["BB>LB"], "referrals.referralevent": ["BB>LB", "BB>LB"]}
     assert seen == {
-        label: (["LB>BB"] if label == "members.secondment" else ["LB"])
+        label: referral_rows.get(label) or (["LB>BB"] if label == "members.secondment" else ["LB"])
         if label in {"alliance.institution", "alliance.placement", "alliance.department", "members.staffmember",
-                     "members.staffposting", "members.secondment", *ENCOUNTERS}
+                     "members.staffposting", "members.secondment", *ENCOUNTERS, *REFERRALS, *POOLS}
         else []
         for label in MODELS
     }  # fmt: skip

@@ -1,0 +1,57 @@
+"""Admin of referrals: an alliance's referral settings are edited here (a single row, no side
+effects); referrals, slots and beds are read-only, since they change only through the services."""
+
+from django.contrib import admin
+
+from .models import Bed, Referral, ReferralEvent, ReferralSettings, Slot
+
+
+@admin.register(ReferralSettings)
+class ReferralSettingsAdmin(admin.ModelAdmin):
+    list_display = [
+        "alliance", "slot_cutoff_hours", "routine_limit_hours", "urgent_limit_hours", "emergency_limit_hours",
+    ]  # fmt: skip
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReferralEventInline(admin.TabularInline):
+    model = ReferralEvent
+    extra = 0
+    fields = ["at", "from_state", "to_state", "acting_user", "note"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Referral)
+class ReferralAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "direction", "state", "from_institution", "to_institution", "urgency", "priority"]
+    list_filter = ["direction", "state", "urgency", "priority"]
+    list_select_related = ["from_institution", "to_institution"]
+    exclude = ["patient_name_encrypted", "patient_id_encrypted", "patient_key"]
+    inlines = [ReferralEventInline]
+
+
+@admin.register(Slot)
+class SlotAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "institution", "department", "date", "period", "doctor", "reserved", "returned_at"]
+    list_filter = ["period", "reserved"]
+    list_select_related = ["institution", "department"]
+
+
+@admin.register(Bed)
+class BedAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "institution", "department", "date"]
+    list_select_related = ["institution", "department"]

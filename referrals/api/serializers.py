@@ -1,0 +1,197 @@
+"""Serializers of referrals, slots and beds (DESIGN §8): codes in (institutions, departments),
+ids out; the patient goes out masked and is never echoed back. Every write goes through
+`referrals.services`."""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from alliance.models import Department, Institution
+from core.api.fields import ScopedCodeField, ScopedIdField
+from members.models import FamilyDoctorTeam
+from referrals.models import (
+    Bed,
+    Direction,
+    OutOfCountyReason,
+    Referral,
+    ReferralEvent,
+    Slot,
+    SlotPeriod,
+    Urgency,
+)
+from referrals.services import MAX_PUBLISH
+
+
+class DepartmentCodeMixin:
+    """Resolve a department code against an institution in the validated data."""
+
+    def department_of(self, institution, code, field):
+        if not code:
+            return None
+        department = (
+            Department.objects.for_user(self.context["request"].user)
+            .filter(institution=institution, code=code.strip())
+            .first()
+        )
+        if department is None:
+            raise serializers.ValidationError(
+                {field: _("This institution has no department with code %(code)s.") % {"code": code}}
+            )
+        return department
+
+
+# --- Slots and beds --------------------------------------------------------------------------------
+class SlotSerializer(serializers.ModelSerializer):
+    institution_code = serializers.CharField(source="institution.code", read_only=True)
+    department_code = serializers.CharField(source="department.code", read_only=True)
+    reserved = serializers.BooleanField(source="reserved_now", read_only=True)
+    available = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Slot
+        fields = [
+            "id", "institution", "institution_code", "department", "department_code", "date", "period",
+            "doctor", "starts_at", "reserved", "available", "returned_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class BedSerializer(serializers.ModelSerializer):
+    institution_code = serializers.CharField(source="institution.code", read_only=True)
+    department_code = serializers.CharField(source="department.code", read_only=True)
+    available = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Bed
+        fields = [
+            "id",
+            "institution",
+            "institution_code",
+            "department",
+            "department_code",
+            "date",
+            "available",
+        ]
+        read_only_fields = fields
+
+
+class BedPublishSerializer(DepartmentCodeMixin, serializers.Serializer):
+    institution = ScopedCodeField(model=Institution)
+    department = serializers.CharField()
+    date = serializers.DateField()
+    count = serializers.IntegerField(min_value=1, max_value=MAX_PUBLISH)
+
+    def validate(self, attrs):
+        attrs["department"] = self.department_of(attrs["institution"], attrs["department"], "department")
+        return attrs
+
+
+class SlotPublishSerializer(BedPublishSerializer):
+    period = serializers.ChoiceField(choices=SlotPeriod.choices)
+    reserved_for_primary = serializers.IntegerField(min_value=0, max_value=MAX_PUBLISH)
+    doctor = serializers.CharField(required=False, allow_blank=True, max_length=50, default="")
+
+
+# --- Referrals ---------------------------------------------------------------------------------------
+class PatientSerializer(serializers.Serializer):
+    """In: the whole name and resident ID; out: masked."""
+
+    name = serializers.CharField(max_length=50)
+    id_number = serializers.CharField(max_length=32)
+    insurance_number = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    signed_resident = serializers.BooleanField(required=False, default=False)
+
+
+class MaskedPatientSerializer(serializers.Serializer):
+    name = serializers.CharField(source="patient_name_masked")
+    id_number = serializers.CharField(source="patient_id_masked")
+    insurance_number = serializers.CharField()
+    signed_resident = serializers.BooleanField()
+
+
+class ReferralEventSerializer(serializers.ModelSerializer):
+    acting_user = serializers.CharField(source="acting_user.username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = ReferralEvent
+        fields = ["from_state", "to_state", "acting_user", "at", "note"]
+        read_only_fields = fields
+
+
+class ReferralSerializer(serializers.ModelSerializer):
+    from_institution_code = serializers.CharField(source="from_institution.code", read_only=True)
+    to_institution_code = serializers.CharField(source="to_institution.code", read_only=True)
+    to_department_code = serializers.CharField(source="to_department.code", read_only=True, allow_null=True)
+    patient = MaskedPatientSerializer(source="*", read_only=True)
+    slot = serializers.SerializerMethodField()
+    bed = serializers.SerializerMethodField()
+    events = ReferralEventSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Referral
+        fields = [
+            "id", "direction", "state", "from_institution", "from_institution_code", "to_institution",
+            "to_institution_code", "to_department", "to_department_code", "slot", "bed", "patient",
+            "team", "diagnosis", "reason", "reason_code", "urgency", "out_of_county",
+            "deductible_continuity", "priority", "summary", "closing_reason", "return_of",
+            "created_at", "submitted_at", "answer_due_at", "accepted_at", "arrived_at", "completed_at",
+            "closed_at", "events",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_slot(self, referral):
+        return _held(referral, "slot")
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_bed(self, referral):
+        return _held(referral, "bed")
+
+
+def _held(referral, name):
+    """The id of the slot or bed the referral holds (a reverse one-to-one), or None."""
+    try:
+        return getattr(referral, name).pk
+    except (Slot.DoesNotExist, Bed.DoesNotExist):
+        return None
+
+
+class ReferralCreateSerializer(DepartmentCodeMixin, serializers.Serializer):
+    direction = serializers.ChoiceField(choices=Direction.choices)
+    from_institution = ScopedCodeField(model=Institution)
+    to_institution = ScopedCodeField(model=Institution)
+    to_department = serializers.CharField(required=False, allow_blank=True)
+    patient = PatientSerializer()
+    diagnosis = serializers.CharField(max_length=10)
+    reason = serializers.CharField()
+    reason_code = serializers.ChoiceField(choices=OutOfCountyReason.choices, required=False, allow_blank=True)
+    urgency = serializers.ChoiceField(choices=Urgency.choices)
+    team = ScopedIdField(model=FamilyDoctorTeam, required=False, allow_null=True)
+    slot = ScopedIdField(model=Slot, required=False, allow_null=True)
+    bed = ScopedIdField(model=Bed, required=False, allow_null=True)
+
+    def to_representation(self, instance):
+        return ReferralSerializer(instance, context=self.context).data
+
+    def validate(self, attrs):
+        attrs["to_department"] = self.department_of(
+            attrs["to_institution"], attrs.get("to_department"), "to_department"
+        )
+        return attrs
+
+
+class AcceptSerializer(serializers.Serializer):
+    slot = ScopedIdField(model=Slot, required=False, allow_null=True)
+    bed = ScopedIdField(model=Bed, required=False, allow_null=True)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+
+
+class SummarySerializer(serializers.Serializer):
+    summary = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ReferBackSerializer(SummarySerializer):
+    urgency = serializers.ChoiceField(choices=Urgency.choices, required=False)

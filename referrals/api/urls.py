@@ -1,0 +1,9 @@
+"""Routes of the referrals API, registered on the v1 router in config/api_router.py."""
+
+from .views import BedViewSet, ReferralViewSet, SlotViewSet
+
+routes = [
+    ("slots", SlotViewSet, "slot"),
+    ("beds", BedViewSet, "bed"),
+    ("referrals", ReferralViewSet, "referral"),
+]

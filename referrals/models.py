@@ -1,0 +1,373 @@
+"""Two-way referral (双向转诊): referrals and their state machine, outpatient slots (号源) and
+reserved beds (DESIGN §3, issue 6).
+
+Booking is the `referral` column of a Slot or Bed: a one-to-one link (unique), set by one
+conditional UPDATE … WHERE referral IS NULL (`referrals.services`), so two referrals never hold
+one slot or bed.
+"""
+
+import datetime
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from alliance.models import Alliance, Department, Institution
+from core.models import TimeStampedModel
+from members.models import FamilyDoctorTeam
+
+from .querysets import BedQuerySet, ReferralEventQuerySet, ReferralQuerySet, SlotQuerySet
+
+ICD10 = re.compile(r"^[A-Z]\d{2}(\.[0-9A-Z]{1,4})?$")
+
+
+def icd10_validator(value):
+    if not ICD10.match(value or ""):
+        raise ValidationError(_("Enter an ICD-10 code, e.g. I10 or E11.9."), code="icd10")
+
+
+class ReferralSettings(models.Model):
+    """The referral rules an alliance sets for itself: when unbooked reserved slots return to the
+    public pool, and how long a receiver has to answer a referral per urgency (issue 6)."""
+
+    alliance = models.OneToOneField(
+        Alliance, on_delete=models.CASCADE, related_name="referral_settings", verbose_name=_("alliance")
+    )
+    slot_cutoff_hours = models.PositiveSmallIntegerField(
+        _("hours before the session when unbooked reserved slots return to the public pool"), default=24
+    )
+    routine_limit_hours = models.PositiveSmallIntegerField(
+        _("hours to answer a routine referral"), default=48, validators=[MinValueValidator(1)]
+    )
+    urgent_limit_hours = models.PositiveSmallIntegerField(
+        _("hours to answer an urgent referral"), default=4, validators=[MinValueValidator(1)]
+    )
+    emergency_limit_hours = models.PositiveSmallIntegerField(
+        _("hours to answer an emergency referral"), default=1, validators=[MinValueValidator(1)]
+    )
+
+    class Meta:
+        verbose_name = _("referral settings")
+        verbose_name_plural = _("referral settings")
+
+    def __str__(self):
+        return str(self.alliance)
+
+    @classmethod
+    def of(cls, alliance):
+        """The alliance's settings, or the defaults (unsaved) when it has set none."""
+        if alliance is None:
+            return cls()
+        return cls.objects.filter(alliance=alliance).first() or cls(alliance=alliance)
+
+    def answer_limit(self, urgency):
+        hours = {
+            Urgency.ROUTINE: self.routine_limit_hours,
+            Urgency.URGENT: self.urgent_limit_hours,
+            Urgency.EMERGENCY: self.emergency_limit_hours,
+        }[urgency]
+        return datetime.timedelta(hours=hours)
+
+
+# --- Slots and beds -------------------------------------------------------------------------------
+class SlotPeriod(models.TextChoices):
+    AM = "am", _("Morning")
+    PM = "pm", _("Afternoon")
+    NIGHT = "night", _("Evening")
+
+
+# When each session starts (local time): the cut-off for returning reserved slots counts back from it.
+SESSION_STARTS = {
+    SlotPeriod.AM: datetime.time(8, 0),
+    SlotPeriod.PM: datetime.time(14, 0),
+    SlotPeriod.NIGHT: datetime.time(18, 0),
+}
+
+
+class Slot(TimeStampedModel):
+    """One outpatient slot (门诊号源) of a department, doctor, date and period.
+
+    `reserved` says the hospital released it to primary-care referrals when publishing (the
+    share the indicators count: at least 1/3 at the lead hospital); `returned_at` is when an
+    unbooked reserved slot went back to the public pool at the cut-off. `referral` is the
+    referral that booked it.
+    """
+
+    institution = models.ForeignKey(
+        Institution, on_delete=models.PROTECT, related_name="slots", verbose_name=_("institution")
+    )
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="slots", verbose_name=_("department")
+    )
+    doctor = models.CharField(_("doctor"), max_length=50, blank=True)
+    date = models.DateField(_("date"))
+    period = models.CharField(_("period"), max_length=8, choices=SlotPeriod.choices)
+    starts_at = models.DateTimeField(_("session starts at"))
+    release_at = models.DateTimeField(_("returns to the public pool at"))
+    reserved = models.BooleanField(_("reserved for primary-care referrals"), default=False)
+    returned_at = models.DateTimeField(_("returned to the public pool at"), null=True, blank=True)
+    referral = models.OneToOneField(
+        "Referral",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="slot",
+        verbose_name=_("booked by referral"),
+    )
+
+    objects = SlotQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("outpatient slot")
+        verbose_name_plural = _("outpatient slots")
+        ordering = ["date", "period", "institution", "department", "pk"]
+        indexes = [
+            models.Index(fields=["institution", "date"]),
+            models.Index(
+                fields=["release_at"],
+                name="slot_reserved_unreturned",
+                condition=models.Q(reserved=True, returned_at__isnull=True, referral__isnull=True),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.department} {self.date} {self.get_period_display()} #{self.pk}"
+
+    @property
+    def reserved_now(self):
+        """Still reserved for referrals (not yet returned to the public pool)."""
+        return self.reserved and self.returned_at is None
+
+    @property
+    def available(self):
+        return self.referral_id is None
+
+
+class Bed(TimeStampedModel):
+    """One bed of a department reserved for referred patients on one day (住院床位下沉; at least
+    1/4 of the open beds at the lead hospital). The set of a department's rows is its bed pool."""
+
+    institution = models.ForeignKey(
+        Institution, on_delete=models.PROTECT, related_name="reserved_beds", verbose_name=_("institution")
+    )
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="reserved_beds", verbose_name=_("department")
+    )
+    date = models.DateField(_("date"))
+    referral = models.OneToOneField(
+        "Referral",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="bed",
+        verbose_name=_("booked by referral"),
+    )
+
+    objects = BedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("reserved bed")
+        verbose_name_plural = _("reserved beds")
+        ordering = ["date", "institution", "department", "pk"]
+        indexes = [models.Index(fields=["institution", "date"])]
+
+    def __str__(self):
+        return f"{self.department} {self.date} #{self.pk}"
+
+    @property
+    def available(self):
+        return self.referral_id is None
+
+
+# --- Referrals ---------------------------------------------------------------------------------
+class Direction(models.TextChoices):
+    UP = "up", _("Up-referral")
+    DOWN = "down", _("Down-referral")
+    LATERAL = "lateral", _("Lateral referral")
+
+
+class Urgency(models.TextChoices):
+    ROUTINE = "routine", _("Routine")
+    URGENT = "urgent", _("Urgent")
+    EMERGENCY = "emergency", _("Emergency")
+
+
+class OutOfCountyReason(models.TextChoices):
+    """Why a patient is referred up out of the county: required, and reported (转外就医)."""
+
+    BEYOND_CAPABILITY = "beyond_capability", _("Beyond the county's diagnostic and treatment capability")
+    EQUIPMENT = "equipment", _("Equipment or technique not available in the county")
+    RARE_DISEASE = "rare_disease", _("Rare or complex disease")
+    EMERGENCY_RESCUE = "emergency_rescue", _("Emergency rescue")
+    PATIENT_REQUEST = "patient_request", _("At the patient's request")
+
+
+class ReferralState(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    ACCEPTED = "accepted", _("Accepted")
+    ARRIVED = "arrived", _("Arrived")
+    COMPLETED = "completed", _("Completed")
+    REJECTED = "rejected", _("Rejected")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("Expired")
+    NO_SHOW = "no_show", _("No-show")
+
+
+S = ReferralState
+# The allowed moves (STYLE.md "Workflows"): every service checks this one table.
+TRANSITIONS = {
+    S.DRAFT: {S.SUBMITTED, S.CANCELLED},
+    S.SUBMITTED: {S.ACCEPTED, S.REJECTED, S.CANCELLED, S.EXPIRED},
+    S.ACCEPTED: {S.ARRIVED, S.CANCELLED, S.NO_SHOW},
+    S.ARRIVED: {S.COMPLETED},
+}
+# The states that still hold a slot or bed; leaving them releases it.
+HOLDING_STATES = {S.DRAFT, S.SUBMITTED, S.ACCEPTED, S.ARRIVED, S.COMPLETED}
+
+
+class Referral(TimeStampedModel):
+    """A two-way referral (双向转诊) of one patient from one institution to another.
+
+    The patient's name and resident ID are kept encrypted, with the keyed hash `patient_key` for
+    lookup, and shown masked. `direction` follows the hierarchy on the day of the referral;
+    `out_of_county` referrals need a coded reason; `deductible_continuity` (起付线连续计算) is set
+    for referrals inside the alliance; `priority` (优先就诊、优先检查、优先住院) for a signed
+    resident referred through primary care.
+    """
+
+    alliance = models.ForeignKey(
+        Alliance, on_delete=models.PROTECT, related_name="referrals", verbose_name=_("alliance")
+    )
+    direction = models.CharField(_("direction"), max_length=8, choices=Direction.choices)
+    state = models.CharField(
+        _("state"), max_length=12, choices=ReferralState.choices, default=ReferralState.DRAFT
+    )
+    from_institution = models.ForeignKey(
+        Institution,
+        on_delete=models.PROTECT,
+        related_name="referrals_sent",
+        verbose_name=_("from institution"),
+    )
+    to_institution = models.ForeignKey(
+        Institution,
+        on_delete=models.PROTECT,
+        related_name="referrals_received",
+        verbose_name=_("to institution"),
+    )
+    to_department = models.ForeignKey(
+        Department,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referrals",
+        verbose_name=_("to department"),
+    )
+    patient_name_encrypted = models.TextField(_("patient name (encrypted)"), editable=False)
+    patient_name_masked = models.CharField(_("patient name"), max_length=50, editable=False)
+    patient_id_encrypted = models.TextField(_("resident ID number (encrypted)"), editable=False)
+    patient_id_masked = models.CharField(_("resident ID number"), max_length=18, editable=False)
+    patient_key = models.CharField(_("patient key"), max_length=64, editable=False, db_index=True)
+    insurance_number = models.CharField(_("insurance number"), max_length=32, blank=True)
+    signed_resident = models.BooleanField(_("signed resident"), default=False)
+    team = models.ForeignKey(
+        FamilyDoctorTeam,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referrals",
+        verbose_name=_("family-doctor team"),
+    )
+    diagnosis = models.CharField(_("diagnosis (ICD-10)"), max_length=10, validators=[icd10_validator])
+    reason = models.TextField(_("reason"))
+    reason_code = models.CharField(
+        _("out-of-county reason"), max_length=24, choices=OutOfCountyReason.choices, blank=True
+    )
+    urgency = models.CharField(_("urgency"), max_length=10, choices=Urgency.choices, default=Urgency.ROUTINE)
+    out_of_county = models.BooleanField(_("out of the county"), default=False)
+    deductible_continuity = models.BooleanField(_("deductible counted continuously"), default=False)
+    priority = models.BooleanField(_("priority (signed resident)"), default=False)
+    summary = models.TextField(_("discharge summary or feedback"), blank=True)
+    closing_reason = models.TextField(_("reason for rejection or cancellation"), blank=True)
+    return_of = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="returns",
+        verbose_name=_("referred back from"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    answer_due_at = models.DateTimeField(_("answer due at"), null=True, blank=True)
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    closed_at = models.DateTimeField(
+        _("closed at"), null=True, blank=True, help_text=_("Rejected, cancelled, expired or no-show.")
+    )
+
+    objects = ReferralQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("referral")
+        verbose_name_plural = _("referrals")
+        ordering = ["-priority", "-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(from_institution=models.F("to_institution")),
+                name="referral_not_to_itself",
+                violation_error_message=_("A referral goes to another institution."),
+            )
+        ]
+        indexes = [
+            models.Index(fields=["to_institution", "state"]),
+            models.Index(fields=["from_institution", "state"]),
+            models.Index(fields=["state", "answer_due_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.get_direction_display()} #{self.pk} {self.patient_name_masked}"
+
+    def can_move_to(self, state):
+        return state in TRANSITIONS.get(self.state, set())
+
+
+class ReferralEvent(models.Model):
+    """One transition of a referral: who, when, from which state to which, and a note."""
+
+    referral = models.ForeignKey(
+        Referral, on_delete=models.CASCADE, related_name="events", verbose_name=_("referral")
+    )
+    from_state = models.CharField(_("from state"), max_length=12, choices=ReferralState.choices, blank=True)
+    to_state = models.CharField(_("to state"), max_length=12, choices=ReferralState.choices)
+    acting_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("acting user"),
+    )
+    at = models.DateTimeField(_("at"))
+    note = models.TextField(_("note"), blank=True)
+
+    objects = ReferralEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("referral event")
+        verbose_name_plural = _("referral events")
+        ordering = ["referral", "at", "pk"]
+
+    def __str__(self):
+        return f"#{self.referral_id} {self.from_state or '∅'} → {self.to_state}"

@@ -1,0 +1,475 @@
+"""Writes of referrals (issue 6): publishing slots and beds, the referral workflow, booking.
+
+Every verb checks the TRANSITIONS table and who may do it (DESIGN §5: the sending institution's
+staff submit and cancel, the receiving institution's staff accept, reject, record arrival,
+completion and no-show; expiry is the system's), locks the referral, records a ReferralEvent and
+schedules the notification on commit. Booking a slot or bed is one conditional UPDATE … WHERE
+referral IS NULL on a one-to-one (unique) column: the loser of a race gets Conflict `slot_taken`.
+Times that rules compare come from Python (`timezone.now()`), never from the database.
+"""
+
+import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from alliance.models import ROLE_RANK, Placement, PlacementRole
+from core import access
+from core.exceptions import Conflict
+from core.identity import encrypt, mask_name, mask_resident_id, patient_key, validate_resident_id
+from members.models import SignedResident
+
+from .models import (
+    SESSION_STARTS,
+    Bed,
+    Direction,
+    Referral,
+    ReferralEvent,
+    ReferralSettings,
+    ReferralState,
+    Slot,
+)
+
+S = ReferralState
+MAX_PUBLISH = 500  # rows per publish call
+LEAD_SLOT_SHARE = 3  # the lead hospital reserves at least 1/3 of its slots (domain doc, source 001)
+# The timestamp each state sets; the closing states share `closed_at`.
+STAMPS = {
+    S.SUBMITTED: "submitted_at",
+    S.ACCEPTED: "accepted_at",
+    S.ARRIVED: "arrived_at",
+    S.COMPLETED: "completed_at",
+    S.REJECTED: "closed_at",
+    S.CANCELLED: "closed_at",
+    S.EXPIRED: "closed_at",
+    S.NO_SHOW: "closed_at",
+}
+RELEASING = {S.REJECTED, S.CANCELLED, S.EXPIRED, S.NO_SHOW}
+
+
+# --- who may do it ------------------------------------------------------------------------------
+def _ensure_acts_for(acting_user, institution, model=Referral):
+    """PermissionDenied unless `acting_user` may write `model` rows of `institution` (None: the
+    system, e.g. the expiry task or the demo seed). The policy decides, guardian grants included."""
+    if acting_user is None:
+        return
+    row = model(from_institution=institution, to_institution=institution) if model is Referral else None
+    row = row or model(institution=institution)
+    if not access.can_write(acting_user, model, row):
+        raise PermissionDenied(_("Your role may not do this for this institution."))
+
+
+def _placement(institution, day):
+    return Placement.objects.on(day).filter(institution=institution).select_related("alliance").first()
+
+
+# --- publishing slots and beds ------------------------------------------------------------------
+def _check_pool(institution, department, count):
+    if department.institution_id != institution.pk:
+        raise ValidationError({"department": _("This department belongs to another institution.")})
+    if not 1 <= count <= MAX_PUBLISH:
+        raise ValidationError({"count": _("Publish between 1 and %(max)d at a time.") % {"max": MAX_PUBLISH}})
+
+
+def publish_slots(
+    *, institution, department, date, period, count, reserved_for_primary, doctor="", acting_user
+):
+    """Create `count` slots of one session, the first `reserved_for_primary` of them reserved
+    for primary-care referrals. The lead hospital must reserve at least 1/3 (issue 6 point 1).
+    Each slot returns to the public pool `slot_cutoff_hours` before its session when unbooked."""
+    _ensure_acts_for(acting_user, institution, Slot)
+    _check_pool(institution, department, count)
+    if not 0 <= reserved_for_primary <= count:
+        raise ValidationError({"reserved_for_primary": _("Reserve between 0 and the number of slots.")})
+    placement = _placement(institution, date)
+    if placement and placement.role == PlacementRole.LEAD and reserved_for_primary * LEAD_SLOT_SHARE < count:
+        raise ValidationError(
+            {
+                "reserved_for_primary": _(
+                    "The lead hospital reserves at least 1/3 of its slots for referrals."
+                )
+            },
+            code="slot_release_share",
+        )
+    settings = ReferralSettings.of(placement.alliance if placement else None)
+    starts_at = timezone.make_aware(datetime.datetime.combine(date, SESSION_STARTS[period]))
+    release_at = starts_at - datetime.timedelta(hours=settings.slot_cutoff_hours)
+    common = {
+        "institution": institution,
+        "department": department,
+        "date": date,
+        "period": period,
+        "doctor": doctor,
+        "starts_at": starts_at,
+        "release_at": release_at,
+    }
+    slots = [Slot(reserved=index < reserved_for_primary, **common) for index in range(count)]
+    return Slot.objects.bulk_create(slots)
+
+
+@transaction.atomic
+def publish_week(*, institution, week_start, template, acting_user):
+    """Publish a week of slots from a weekly template: a list of `{"weekday" (0 = Monday),
+    "period", "department", "count", "reserved_for_primary", "doctor"?}`, all or nothing."""
+    if week_start.weekday() != 0:
+        raise ValidationError({"week_start": _("A week starts on a Monday.")})
+    slots = []
+    for entry in template:
+        entry = dict(entry)
+        day = week_start + datetime.timedelta(days=entry.pop("weekday"))
+        slots += publish_slots(institution=institution, date=day, acting_user=acting_user, **entry)
+    return slots
+
+
+def publish_beds(*, institution, department, date, count, acting_user):
+    """Reserve `count` beds of a department on one day for referred patients (at least 1/4 of
+    the open beds at the lead hospital: measured by `BedQuerySet`, not enforced per call)."""
+    _ensure_acts_for(acting_user, institution, Bed)
+    _check_pool(institution, department, count)
+    beds = [Bed(institution=institution, department=department, date=date) for _index in range(count)]
+    return Bed.objects.bulk_create(beds)
+
+
+def return_unbooked_slots(now):
+    """Return reserved slots still unbooked at their cut-off to the public pool: one conditional
+    UPDATE (never read-then-write), so a booking racing it either wins or finds it gone.
+    Unfiltered manager: this runs for every alliance from Celery beat."""
+    return Slot.objects.due_for_return(now).update(returned_at=now)
+
+
+# --- booking ----------------------------------------------------------------------------------------
+def _book(model, referral, row, now):
+    """Book `row` (a Slot or Bed) for `referral` in one conditional update."""
+    field = model._meta.model_name
+    if row.institution_id != referral.to_institution_id:
+        raise ValidationError({field: _("Book a slot or bed of the receiving institution.")})
+    if referral.to_department_id and row.department_id != referral.to_department_id:
+        raise ValidationError({field: _("Book a slot or bed of the receiving department.")})
+    if model is Slot:
+        free = Slot.objects.bookable(now)
+    else:
+        free = Bed.objects.free().filter(date__gte=timezone.localdate(now))
+    try:
+        with transaction.atomic():
+            booked = free.filter(pk=row.pk).update(referral=referral)
+    except IntegrityError:
+        booked = 0
+    if not booked:
+        raise Conflict(
+            _(
+                "This slot or bed has just been booked by another referral or is no longer free; choose another."
+            ),
+            code="slot_taken",
+        )
+
+
+def _release(referral):
+    Slot.objects.filter(referral=referral).update(referral=None)
+    Bed.objects.filter(referral=referral).update(referral=None)
+
+
+def _book_or_swap(referral, *, slot, bed, now):
+    """Book the given slot and bed, releasing what the referral held before (a swap)."""
+    if slot is not None and not Slot.objects.filter(pk=slot.pk, referral=referral).exists():
+        Slot.objects.filter(referral=referral).update(referral=None)
+        _book(Slot, referral, slot, now)
+    if bed is not None and not Bed.objects.filter(pk=bed.pk, referral=referral).exists():
+        Bed.objects.filter(referral=referral).update(referral=None)
+        _book(Bed, referral, bed, now)
+
+
+# --- the workflow -------------------------------------------------------------------------------------
+def _locked(referral):
+    return Referral.objects.select_for_update().get(pk=referral.pk)
+
+
+def _move(referral, to_state, *, acting_user, now, note=""):
+    """Check the TRANSITIONS table, change the state, stamp the time, record the event and
+    schedule the notification (on commit). Releases the slot or bed on a closing move."""
+    if not referral.can_move_to(to_state):
+        raise Conflict(
+            _("A referral in state “%(state)s” cannot become “%(to)s”.")
+            % {"state": referral.get_state_display(), "to": S(to_state).label},
+            code="illegal_transition",
+        )
+    from_state = referral.state
+    referral.state = to_state
+    stamp = STAMPS.get(to_state)
+    fields = ["state", "updated_at"]
+    if stamp:
+        setattr(referral, stamp, now)
+        fields.append(stamp)
+    if to_state == S.SUBMITTED:
+        limit = ReferralSettings.of(referral.alliance).answer_limit(referral.urgency)
+        referral.answer_due_at = now + limit
+        fields.append("answer_due_at")
+    referral.save(update_fields=fields)
+    if to_state in RELEASING:
+        _release(referral)
+    _record(referral, from_state, to_state, acting_user=acting_user, now=now, note=note)
+    return referral
+
+
+def _record(referral, from_state, to_state, *, acting_user, now, note=""):
+    ReferralEvent.objects.create(
+        referral=referral,
+        from_state=from_state,
+        to_state=to_state,
+        acting_user=acting_user,
+        at=now,
+        note=note,
+    )
+    if to_state != S.DRAFT:  # a draft is the sender's own business
+        _notify(referral, to_state)
+
+
+def _notify(referral, event):
+    """The one seam to notifications: a task after commit (issue 6 point 5 owns the message)."""
+    from .tasks import notify_referral_task
+
+    referral_id = referral.pk
+    transaction.on_commit(lambda: notify_referral_task.delay(referral_id, event))
+
+
+def classify(from_institution, to_institution, day):
+    """`(direction, alliance, out_of_county)` by the hierarchy on `day`: village → branch →
+    lead/collaborating is up, the reverse down, the same rank lateral; an institution outside
+    the sender's alliance (or a partner) is out of the county, and up."""
+    sender = _placement(from_institution, day)
+    if sender is None or sender.role == PlacementRole.PARTNER:
+        raise ValidationError(
+            {"from_institution": _("The sending institution is not a member of an alliance on this day.")}
+        )
+    receiver = _placement(to_institution, day)
+    outside = receiver is None or receiver.alliance_id != sender.alliance_id
+    to_rank = ROLE_RANK[PlacementRole.PARTNER] if outside else ROLE_RANK[receiver.role]
+    from_rank = ROLE_RANK[sender.role]
+    if to_rank > from_rank:
+        direction = Direction.UP
+    elif to_rank < from_rank:
+        direction = Direction.DOWN
+    else:
+        direction = Direction.LATERAL
+    return direction, sender.alliance, outside or receiver.role == PlacementRole.PARTNER
+
+
+def _patient_fields(patient):
+    """Encrypted name and ID, their masks and the keyed hash; never the raw values."""
+    name = (patient.get("name") or "").strip()
+    if not name:
+        raise ValidationError({"patient": _("Enter the patient's name.")})
+    try:
+        number = validate_resident_id(patient.get("id_number"))
+    except ValidationError as error:
+        raise ValidationError({"patient": error.messages}) from None
+    return {
+        "patient_name_encrypted": encrypt(name),
+        "patient_name_masked": mask_name(name),
+        "patient_id_encrypted": encrypt(number),
+        "patient_id_masked": mask_resident_id(number),
+        "patient_key": patient_key(number),
+        "insurance_number": (patient.get("insurance_number") or "").strip(),
+    }
+
+
+def _signed_team(key, signed, team):
+    """The family-doctor team of a signed resident: the one given, or the open contract found
+    by the patient key; a team given makes the patient a signed resident."""
+    if team is None and signed:
+        contract = SignedResident.objects.filter(patient_key=key, valid_to__isnull=True).first()
+        team = contract.team if contract else None
+    return bool(signed or team), team
+
+
+@transaction.atomic
+def create_referral(
+    *,
+    acting_user,
+    from_institution,
+    to_institution,
+    patient,
+    diagnosis,
+    reason,
+    urgency,
+    to_department=None,
+    direction=None,
+    reason_code="",
+    team=None,
+    slot=None,
+    bed=None,
+    submit=True,
+    now=None,
+):
+    """Create a referral (submitted unless `submit` is False) and book its slot or bed.
+
+    The direction follows the hierarchy that day (a `direction` sent must agree); an up-referral
+    out of the county needs `reason_code`; referrals inside the alliance count the deductible
+    continuously (起付线连续计算); a signed resident referred up gets the priority flag.
+    """
+    now = now or timezone.now()
+    _ensure_acts_for(acting_user, from_institution)
+    computed, alliance, out_of_county = classify(from_institution, to_institution, timezone.localdate(now))
+    if direction and direction != computed:
+        raise ValidationError(
+            {"direction": _("By the hierarchy today this is a %(d)s.") % {"d": Direction(computed).label}}
+        )
+    if out_of_county and computed == Direction.UP and not reason_code:
+        raise ValidationError({"reason_code": _("An up-referral out of the county needs a coded reason.")})
+    if to_department is not None and to_department.institution_id != to_institution.pk:
+        raise ValidationError({"to_department": _("This department belongs to another institution.")})
+    fields = _patient_fields(patient)
+    signed, team = _signed_team(fields["patient_key"], patient.get("signed_resident"), team)
+    referral = Referral(
+        alliance=alliance,
+        direction=computed,
+        from_institution=from_institution,
+        to_institution=to_institution,
+        to_department=to_department,
+        signed_resident=signed,
+        team=team,
+        diagnosis=diagnosis.strip().upper(),
+        reason=reason,
+        reason_code=reason_code or "",
+        urgency=urgency,
+        out_of_county=out_of_county,
+        deductible_continuity=not out_of_county,
+        priority=signed and computed == Direction.UP,
+        created_by=acting_user,
+        **fields,
+    )
+    referral.full_clean(exclude=["patient_name_encrypted", "patient_id_encrypted"])
+    referral.save()
+    _record(referral, "", S.DRAFT, acting_user=acting_user, now=now)
+    _book_or_swap(referral, slot=slot, bed=bed, now=now)
+    if submit:
+        _move(referral, S.SUBMITTED, acting_user=acting_user, now=now)
+    return referral
+
+
+@transaction.atomic
+def submit_referral(referral, *, acting_user, now=None):
+    """Send a draft to the receiving institution; the answer is due within the alliance's limit."""
+    _ensure_acts_for(acting_user, referral.from_institution)
+    return _move(_locked(referral), S.SUBMITTED, acting_user=acting_user, now=now or timezone.now())
+
+
+@transaction.atomic
+def accept_referral(referral, *, acting_user, slot=None, bed=None, now=None):
+    """The receiver accepts, optionally booking (or swapping to) a slot or bed."""
+    now = now or timezone.now()
+    _ensure_acts_for(acting_user, referral.to_institution)
+    referral = _locked(referral)
+    if referral.can_move_to(S.ACCEPTED):
+        _book_or_swap(referral, slot=slot, bed=bed, now=now)
+    return _move(referral, S.ACCEPTED, acting_user=acting_user, now=now)
+
+
+def _required(text, field="reason"):
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({field: _("Give a reason.")})
+    return text
+
+
+@transaction.atomic
+def reject_referral(referral, *, acting_user, reason, now=None):
+    """The receiver declines, with a reason; the slot or bed is released."""
+    reason = _required(reason)
+    _ensure_acts_for(acting_user, referral.to_institution)
+    referral = _locked(referral)
+    referral.closing_reason = reason
+    referral.save(update_fields=["closing_reason"])
+    return _move(referral, S.REJECTED, acting_user=acting_user, now=now or timezone.now(), note=reason)
+
+
+@transaction.atomic
+def cancel_referral(referral, *, acting_user, reason, now=None):
+    """The sender withdraws the referral, with a reason; the slot or bed is released."""
+    reason = _required(reason)
+    _ensure_acts_for(acting_user, referral.from_institution)
+    referral = _locked(referral)
+    referral.closing_reason = reason
+    referral.save(update_fields=["closing_reason"])
+    return _move(referral, S.CANCELLED, acting_user=acting_user, now=now or timezone.now(), note=reason)
+
+
+@transaction.atomic
+def record_arrival(referral, *, acting_user, now=None):
+    """The patient arrived at the receiving institution."""
+    _ensure_acts_for(acting_user, referral.to_institution)
+    return _move(_locked(referral), S.ARRIVED, acting_user=acting_user, now=now or timezone.now())
+
+
+@transaction.atomic
+def record_no_show(referral, *, acting_user, now=None):
+    """The patient did not come; the slot or bed is released."""
+    _ensure_acts_for(acting_user, referral.to_institution)
+    return _move(_locked(referral), S.NO_SHOW, acting_user=acting_user, now=now or timezone.now())
+
+
+@transaction.atomic
+def complete_referral(referral, *, acting_user, summary="", now=None):
+    """The receiver closes the episode with its discharge summary or feedback (回转信息)."""
+    _ensure_acts_for(acting_user, referral.to_institution)
+    referral = _locked(referral)
+    if referral.can_move_to(S.COMPLETED):
+        referral.summary = (summary or "").strip()
+        referral.save(update_fields=["summary"])
+    return _move(referral, S.COMPLETED, acting_user=acting_user, now=now or timezone.now(), note=summary)
+
+
+def expire_referrals(now):
+    """Expire the submitted referrals nobody answered within the alliance's limit for their
+    urgency, releasing their slots and beds. Each in its own transaction, re-checked under the
+    lock so an answer racing the task wins. Unfiltered manager: this runs from Celery beat."""
+    expired = 0
+    for pk in Referral.objects.answer_overdue(now).values_list("pk", flat=True):
+        with transaction.atomic():
+            referral = Referral.objects.select_for_update().filter(pk=pk).first()
+            if referral is None or referral.state != S.SUBMITTED or referral.answer_due_at > now:
+                continue
+            _move(referral, S.EXPIRED, acting_user=None, now=now, note=_("No answer in time."))
+            expired += 1
+    return expired
+
+
+@transaction.atomic
+def refer_back(referral, *, acting_user, summary="", to_department=None, urgency=None, now=None):
+    """From a completed up-referral, create the down-referral back to the sender, carrying the
+    discharge summary (submitted, with the same patient)."""
+    now = now or timezone.now()
+    _ensure_acts_for(acting_user, referral.to_institution)
+    if referral.state != S.COMPLETED or referral.direction != Direction.UP:
+        raise Conflict(_("Only a completed up-referral can be referred back."), code="illegal_transition")
+    summary = _required(summary or referral.summary, field="summary")
+    back = Referral.objects.create(
+        alliance=referral.alliance,
+        direction=Direction.DOWN,
+        from_institution=referral.to_institution,
+        to_institution=referral.from_institution,
+        to_department=to_department,
+        signed_resident=referral.signed_resident,
+        team=referral.team,
+        diagnosis=referral.diagnosis,
+        reason=summary,
+        summary=summary,
+        urgency=urgency or referral.urgency,
+        deductible_continuity=not referral.out_of_county,
+        return_of=referral,
+        created_by=acting_user,
+        **{name: getattr(referral, name) for name in PATIENT_COPIED},
+    )
+    _record(back, "", S.DRAFT, acting_user=acting_user, now=now)
+    return _move(back, S.SUBMITTED, acting_user=acting_user, now=now)
+
+
+PATIENT_COPIED = (
+    "patient_name_encrypted",
+    "patient_name_masked",
+    "patient_id_encrypted",
+    "patient_id_masked",
+    "patient_key",
+    "insurance_number",
+)
