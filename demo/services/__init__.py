@@ -10,8 +10,8 @@ pharmacy, finance) at the end of STEPS and its amounts to `context.Scale`.
 
 Idempotent: when the demo alliance exists the steps are skipped and only the accounts and
 their password are checked, so a second run changes nothing (flush the database to rebuild,
-e.g. with another seed or scale). A county loaded before the activity existed gets only the
-activity steps.
+e.g. with another seed or scale). A county loaded before the activity or the referrals existed
+gets only those steps.
 """
 
 import time
@@ -24,8 +24,9 @@ from alliance.models import Alliance, Department, Institution, PlacementRole
 from alliance.querysets import today
 from encounters.models import Admission, OutpatientVisit
 from members.models import SignedResident, StaffMember
+from referrals.models import Referral
 
-from . import accounts, activity, county, governance, staff, teams
+from . import accounts, activity, county, governance, referrals, staff, teams
 from .accounts import DEFAULT_PASSWORD, demo_password
 from .context import DEFAULT_SCALE, SCALES, SeedContext
 
@@ -35,6 +36,7 @@ __all__ = [
 ]  # fmt: skip
 
 ACTIVITY_STEPS = (activity.register_clients, activity.record_visits, activity.record_admissions)
+REFERRAL_STEPS = (referrals.publish_pools, referrals.record_referrals, referrals.open_referrals)
 
 STEPS = (
     county.create_alliance,
@@ -48,6 +50,7 @@ STEPS = (
     teams.sign_residents,
     governance.record_governance,
     *ACTIVITY_STEPS,
+    *REFERRAL_STEPS,
 )
 
 
@@ -72,8 +75,12 @@ def seed_demo(*, seed=2026, scale=DEFAULT_SCALE):
     context = SeedContext(seed=seed, scale=SCALES[scale], acting_user=admin)
     if alliance is None:
         alliance = _build(context, timings, STEPS)
-    elif not activity.recorded(alliance):
-        _build(_reload(context, alliance), timings, ACTIVITY_STEPS)
+    else:
+        # A county loaded before the activity (or the referrals) existed gets only those steps.
+        later = () if activity.recorded(alliance) else ACTIVITY_STEPS
+        later += () if referrals.recorded(alliance) else REFERRAL_STEPS
+        if later:
+            _build(_reload(context, alliance), timings, later)
     logins = accounts.ensure_accounts(alliance, keeper, acting_user=admin)
     return DemoResult(alliance=alliance, logins=logins, built=bool(timings), timings=timings)
 
@@ -123,4 +130,5 @@ def summary(alliance):
         "signed_residents": SignedResident.objects.filter(institution__in=placed()).count(),
         "visits": OutpatientVisit.objects.filter(alliance=alliance).count(),
         "admissions": Admission.objects.filter(alliance=alliance).count(),
+        "referrals": Referral.objects.filter(alliance=alliance).count(),
     }

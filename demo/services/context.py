@@ -38,16 +38,40 @@ class Scale:
     visits: int  # outpatient visits in the year of activity (issue 5 point 5)
     admissions: int
     patients: int  # distinct county residents among the patients
+    referrals: int = 0  # referrals up and down in the year of activity (issue 6 point 8)
+    open_referrals: int = 0  # referrals submitted on the anchor day through the services
 
 
 # `demo` (the default of seed_demo and of `make demo`) loads in well under a minute; `full` is the
 # county of DESIGN §7 for benchmarks: about two minutes on a quiet machine, three on a busy one,
 # too close to make demo's two-minute budget to be its default.
 SCALES = {
-    "small": Scale(name="small", signed_residents=300, visits=20_000, admissions=1_000, patients=3_000),
-    "demo": Scale(name="demo", signed_residents=3_000, visits=300_000, admissions=7_000, patients=40_000),
+    "small": Scale(
+        name="small",
+        signed_residents=300,
+        visits=20_000,
+        admissions=1_000,
+        patients=3_000,
+        referrals=200,
+        open_referrals=6,
+    ),
+    "demo": Scale(
+        name="demo",
+        signed_residents=3_000,
+        visits=300_000,
+        admissions=7_000,
+        patients=40_000,
+        referrals=3_000,
+        open_referrals=24,
+    ),
     "full": Scale(
-        name="full", signed_residents=12_000, visits=3_000_000, admissions=70_000, patients=400_000
+        name="full",
+        signed_residents=12_000,
+        visits=3_000_000,
+        admissions=70_000,
+        patients=400_000,
+        referrals=12_000,
+        open_referrals=48,
     ),
 }
 DEFAULT_SCALE = "demo"
