@@ -1,40 +1,27 @@
-"""Writes of referrals (issue 6): publishing slots and beds, the referral workflow, booking.
+"""The referral workflow (issue 6 points 2–3): create, then one service per verb.
 
 Every verb checks the TRANSITIONS table and who may do it (DESIGN §5: the sending institution's
 staff submit and cancel, the receiving institution's staff accept, reject, record arrival,
 completion and no-show; expiry is the system's), locks the referral, records a ReferralEvent and
-schedules the notification on commit. Booking a slot or bed is one conditional UPDATE … WHERE
-referral IS NULL on a one-to-one (unique) column: the loser of a race gets Conflict `slot_taken`.
-Times that rules compare come from Python (`timezone.now()`), never from the database.
+schedules the notification on commit. Times that rules compare come from Python
+(`timezone.now()`), never from the database.
 """
 
-import datetime
-
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from alliance.models import ROLE_RANK, Placement, PlacementRole
-from core import access
+from alliance.models import ROLE_RANK, PlacementRole
 from core.exceptions import Conflict
 from core.identity import encrypt, mask_name, mask_resident_id, patient_key, validate_resident_id
 from members.models import SignedResident
 
-from .models import (
-    SESSION_STARTS,
-    Bed,
-    Direction,
-    Referral,
-    ReferralEvent,
-    ReferralSettings,
-    ReferralState,
-    Slot,
-)
+from ..models import Direction, Referral, ReferralEvent, ReferralSettings, ReferralState
+from .booking import book_or_swap, release
+from .common import ensure_acts_for, placement_on
 
 S = ReferralState
-MAX_PUBLISH = 500  # rows per publish call
-LEAD_SLOT_SHARE = 3  # the lead hospital reserves at least 1/3 of its slots (domain doc, source 001)
 # The timestamp each state sets; the closing states share `closed_at`.
 STAMPS = {
     S.SUBMITTED: "submitted_at",
@@ -49,138 +36,6 @@ STAMPS = {
 RELEASING = {S.REJECTED, S.CANCELLED, S.EXPIRED, S.NO_SHOW}
 
 
-# --- who may do it ------------------------------------------------------------------------------
-def _ensure_acts_for(acting_user, institution, model=Referral):
-    """PermissionDenied unless `acting_user` may write `model` rows of `institution` (None: the
-    system, e.g. the expiry task or the demo seed). The policy decides, guardian grants included."""
-    if acting_user is None:
-        return
-    row = model(from_institution=institution, to_institution=institution) if model is Referral else None
-    row = row or model(institution=institution)
-    if not access.can_write(acting_user, model, row):
-        raise PermissionDenied(_("Your role may not do this for this institution."))
-
-
-def _placement(institution, day):
-    return Placement.objects.on(day).filter(institution=institution).select_related("alliance").first()
-
-
-# --- publishing slots and beds ------------------------------------------------------------------
-def _check_pool(institution, department, count):
-    if department.institution_id != institution.pk:
-        raise ValidationError({"department": _("This department belongs to another institution.")})
-    if not 1 <= count <= MAX_PUBLISH:
-        raise ValidationError({"count": _("Publish between 1 and %(max)d at a time.") % {"max": MAX_PUBLISH}})
-
-
-def publish_slots(
-    *, institution, department, date, period, count, reserved_for_primary, doctor="", acting_user
-):
-    """Create `count` slots of one session, the first `reserved_for_primary` of them reserved
-    for primary-care referrals. The lead hospital must reserve at least 1/3 (issue 6 point 1).
-    Each slot returns to the public pool `slot_cutoff_hours` before its session when unbooked."""
-    _ensure_acts_for(acting_user, institution, Slot)
-    _check_pool(institution, department, count)
-    if not 0 <= reserved_for_primary <= count:
-        raise ValidationError({"reserved_for_primary": _("Reserve between 0 and the number of slots.")})
-    placement = _placement(institution, date)
-    if placement and placement.role == PlacementRole.LEAD and reserved_for_primary * LEAD_SLOT_SHARE < count:
-        raise ValidationError(
-            {
-                "reserved_for_primary": _(
-                    "The lead hospital reserves at least 1/3 of its slots for referrals."
-                )
-            },
-            code="slot_release_share",
-        )
-    settings = ReferralSettings.of(placement.alliance if placement else None)
-    starts_at = timezone.make_aware(datetime.datetime.combine(date, SESSION_STARTS[period]))
-    release_at = starts_at - datetime.timedelta(hours=settings.slot_cutoff_hours)
-    common = {
-        "institution": institution,
-        "department": department,
-        "date": date,
-        "period": period,
-        "doctor": doctor,
-        "starts_at": starts_at,
-        "release_at": release_at,
-    }
-    slots = [Slot(reserved=index < reserved_for_primary, **common) for index in range(count)]
-    return Slot.objects.bulk_create(slots)
-
-
-@transaction.atomic
-def publish_week(*, institution, week_start, template, acting_user):
-    """Publish a week of slots from a weekly template: a list of `{"weekday" (0 = Monday),
-    "period", "department", "count", "reserved_for_primary", "doctor"?}`, all or nothing."""
-    if week_start.weekday() != 0:
-        raise ValidationError({"week_start": _("A week starts on a Monday.")})
-    slots = []
-    for entry in template:
-        entry = dict(entry)
-        day = week_start + datetime.timedelta(days=entry.pop("weekday"))
-        slots += publish_slots(institution=institution, date=day, acting_user=acting_user, **entry)
-    return slots
-
-
-def publish_beds(*, institution, department, date, count, acting_user):
-    """Reserve `count` beds of a department on one day for referred patients (at least 1/4 of
-    the open beds at the lead hospital: measured by `BedQuerySet`, not enforced per call)."""
-    _ensure_acts_for(acting_user, institution, Bed)
-    _check_pool(institution, department, count)
-    beds = [Bed(institution=institution, department=department, date=date) for _index in range(count)]
-    return Bed.objects.bulk_create(beds)
-
-
-def return_unbooked_slots(now):
-    """Return reserved slots still unbooked at their cut-off to the public pool: one conditional
-    UPDATE (never read-then-write), so a booking racing it either wins or finds it gone.
-    Unfiltered manager: this runs for every alliance from Celery beat."""
-    return Slot.objects.due_for_return(now).update(returned_at=now)
-
-
-# --- booking ----------------------------------------------------------------------------------------
-def _book(model, referral, row, now):
-    """Book `row` (a Slot or Bed) for `referral` in one conditional update."""
-    field = model._meta.model_name
-    if row.institution_id != referral.to_institution_id:
-        raise ValidationError({field: _("Book a slot or bed of the receiving institution.")})
-    if referral.to_department_id and row.department_id != referral.to_department_id:
-        raise ValidationError({field: _("Book a slot or bed of the receiving department.")})
-    if model is Slot:
-        free = Slot.objects.bookable(now)
-    else:
-        free = Bed.objects.free().filter(date__gte=timezone.localdate(now))
-    try:
-        with transaction.atomic():
-            booked = free.filter(pk=row.pk).update(referral=referral)
-    except IntegrityError:
-        booked = 0
-    if not booked:
-        raise Conflict(
-            _(
-                "This slot or bed has just been booked by another referral or is no longer free; choose another."
-            ),
-            code="slot_taken",
-        )
-
-
-def _release(referral):
-    Slot.objects.filter(referral=referral).update(referral=None)
-    Bed.objects.filter(referral=referral).update(referral=None)
-
-
-def _book_or_swap(referral, *, slot, bed, now):
-    """Book the given slot and bed, releasing what the referral held before (a swap)."""
-    if slot is not None and not Slot.objects.filter(pk=slot.pk, referral=referral).exists():
-        Slot.objects.filter(referral=referral).update(referral=None)
-        _book(Slot, referral, slot, now)
-    if bed is not None and not Bed.objects.filter(pk=bed.pk, referral=referral).exists():
-        Bed.objects.filter(referral=referral).update(referral=None)
-        _book(Bed, referral, bed, now)
-
-
-# --- the workflow -------------------------------------------------------------------------------------
 def _locked(referral):
     return Referral.objects.select_for_update().get(pk=referral.pk)
 
@@ -207,7 +62,7 @@ def _move(referral, to_state, *, acting_user, now, note=""):
         fields.append("answer_due_at")
     referral.save(update_fields=fields)
     if to_state in RELEASING:
-        _release(referral)
+        release(referral)
     _record(referral, from_state, to_state, acting_user=acting_user, now=now, note=note)
     return referral
 
@@ -227,7 +82,7 @@ def _record(referral, from_state, to_state, *, acting_user, now, note=""):
 
 def _notify(referral, event):
     """The one seam to notifications: a task after commit (issue 6 point 5 owns the message)."""
-    from .tasks import notify_referral_task
+    from ..tasks import notify_referral_task
 
     referral_id = referral.pk
     transaction.on_commit(lambda: notify_referral_task.delay(referral_id, event))
@@ -237,12 +92,12 @@ def classify(from_institution, to_institution, day):
     """`(direction, alliance, out_of_county)` by the hierarchy on `day`: village → branch →
     lead/collaborating is up, the reverse down, the same rank lateral; an institution outside
     the sender's alliance (or a partner) is out of the county, and up."""
-    sender = _placement(from_institution, day)
+    sender = placement_on(from_institution, day)
     if sender is None or sender.role == PlacementRole.PARTNER:
         raise ValidationError(
             {"from_institution": _("The sending institution is not a member of an alliance on this day.")}
         )
-    receiver = _placement(to_institution, day)
+    receiver = placement_on(to_institution, day)
     outside = receiver is None or receiver.alliance_id != sender.alliance_id
     to_rank = ROLE_RANK[PlacementRole.PARTNER] if outside else ROLE_RANK[receiver.role]
     from_rank = ROLE_RANK[sender.role]
@@ -309,7 +164,7 @@ def create_referral(
     continuously (起付线连续计算); a signed resident referred up gets the priority flag.
     """
     now = now or timezone.now()
-    _ensure_acts_for(acting_user, from_institution)
+    ensure_acts_for(acting_user, from_institution)
     computed, alliance, out_of_county = classify(from_institution, to_institution, timezone.localdate(now))
     if direction and direction != computed:
         raise ValidationError(
@@ -342,7 +197,7 @@ def create_referral(
     referral.full_clean(exclude=["patient_name_encrypted", "patient_id_encrypted"])
     referral.save()
     _record(referral, "", S.DRAFT, acting_user=acting_user, now=now)
-    _book_or_swap(referral, slot=slot, bed=bed, now=now)
+    book_or_swap(referral, slot=slot, bed=bed, now=now)
     if submit:
         _move(referral, S.SUBMITTED, acting_user=acting_user, now=now)
     return referral
@@ -351,7 +206,7 @@ def create_referral(
 @transaction.atomic
 def submit_referral(referral, *, acting_user, now=None):
     """Send a draft to the receiving institution; the answer is due within the alliance's limit."""
-    _ensure_acts_for(acting_user, referral.from_institution)
+    ensure_acts_for(acting_user, referral.from_institution)
     return _move(_locked(referral), S.SUBMITTED, acting_user=acting_user, now=now or timezone.now())
 
 
@@ -359,10 +214,10 @@ def submit_referral(referral, *, acting_user, now=None):
 def accept_referral(referral, *, acting_user, slot=None, bed=None, now=None):
     """The receiver accepts, optionally booking (or swapping to) a slot or bed."""
     now = now or timezone.now()
-    _ensure_acts_for(acting_user, referral.to_institution)
+    ensure_acts_for(acting_user, referral.to_institution)
     referral = _locked(referral)
     if referral.can_move_to(S.ACCEPTED):
-        _book_or_swap(referral, slot=slot, bed=bed, now=now)
+        book_or_swap(referral, slot=slot, bed=bed, now=now)
     return _move(referral, S.ACCEPTED, acting_user=acting_user, now=now)
 
 
@@ -377,7 +232,7 @@ def _required(text, field="reason"):
 def reject_referral(referral, *, acting_user, reason, now=None):
     """The receiver declines, with a reason; the slot or bed is released."""
     reason = _required(reason)
-    _ensure_acts_for(acting_user, referral.to_institution)
+    ensure_acts_for(acting_user, referral.to_institution)
     referral = _locked(referral)
     referral.closing_reason = reason
     referral.save(update_fields=["closing_reason"])
@@ -388,7 +243,7 @@ def reject_referral(referral, *, acting_user, reason, now=None):
 def cancel_referral(referral, *, acting_user, reason, now=None):
     """The sender withdraws the referral, with a reason; the slot or bed is released."""
     reason = _required(reason)
-    _ensure_acts_for(acting_user, referral.from_institution)
+    ensure_acts_for(acting_user, referral.from_institution)
     referral = _locked(referral)
     referral.closing_reason = reason
     referral.save(update_fields=["closing_reason"])
@@ -398,21 +253,21 @@ def cancel_referral(referral, *, acting_user, reason, now=None):
 @transaction.atomic
 def record_arrival(referral, *, acting_user, now=None):
     """The patient arrived at the receiving institution."""
-    _ensure_acts_for(acting_user, referral.to_institution)
+    ensure_acts_for(acting_user, referral.to_institution)
     return _move(_locked(referral), S.ARRIVED, acting_user=acting_user, now=now or timezone.now())
 
 
 @transaction.atomic
 def record_no_show(referral, *, acting_user, now=None):
     """The patient did not come; the slot or bed is released."""
-    _ensure_acts_for(acting_user, referral.to_institution)
+    ensure_acts_for(acting_user, referral.to_institution)
     return _move(_locked(referral), S.NO_SHOW, acting_user=acting_user, now=now or timezone.now())
 
 
 @transaction.atomic
 def complete_referral(referral, *, acting_user, summary="", now=None):
     """The receiver closes the episode with its discharge summary or feedback (回转信息)."""
-    _ensure_acts_for(acting_user, referral.to_institution)
+    ensure_acts_for(acting_user, referral.to_institution)
     referral = _locked(referral)
     if referral.can_move_to(S.COMPLETED):
         referral.summary = (summary or "").strip()
@@ -440,7 +295,7 @@ def refer_back(referral, *, acting_user, summary="", to_department=None, urgency
     """From a completed up-referral, create the down-referral back to the sender, carrying the
     discharge summary (submitted, with the same patient)."""
     now = now or timezone.now()
-    _ensure_acts_for(acting_user, referral.to_institution)
+    ensure_acts_for(acting_user, referral.to_institution)
     if referral.state != S.COMPLETED or referral.direction != Direction.UP:
         raise Conflict(_("Only a completed up-referral can be referred back."), code="illegal_transition")
     summary = _required(summary or referral.summary, field="summary")
