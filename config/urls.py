@@ -18,6 +18,7 @@ urlpatterns = [
     path("alliance/", include("alliance.urls")),
     path("people/", include("members.urls")),
     path("encounters/", include("encounters.urls")),
+    path("referrals/", include("referrals.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_router")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

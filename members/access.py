@@ -22,8 +22,10 @@ but not write gets 403 from the API's permission class.
 
 from dataclasses import dataclass, field
 
-from django.db.models import Q
-from guardian.shortcuts import get_objects_for_user
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import CharField, Q
+from django.db.models.functions import Cast
+from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from alliance.models import Institution, Placement
 from alliance.querysets import today
@@ -164,6 +166,9 @@ RULES = {
     ),
     "referrals.slot": Rule(institution=("institution",), read=POOL_READERS, write=POOL_WRITERS),
     "referrals.bed": Rule(institution=("institution",), read=POOL_READERS, write=POOL_WRITERS),
+    # The weekly template slots and beds are published from, and the weeks published: as pools.
+    "referrals.pooltemplateentry": Rule(institution=("institution",), read=POOL_READERS, write=POOL_WRITERS),
+    "referrals.poolpublication": Rule(institution=("institution",), read=POOL_READERS, write=POOL_WRITERS),
 }
 
 
@@ -270,9 +275,9 @@ class AccessPolicy:
             return False
         if rule.institution == ("pk",):
             return bool(reach.alliances)  # registering an institution; placing it is checked apart
-        allowed = set(reach.institutions) | set(
-            _institutions_of(reach.alliances).values_list("institution", flat=True)
-        )
+        allowed = set(reach.institutions)
+        if reach.alliances:  # no query to build for institution-level reach alone
+            allowed |= set(_institutions_of(reach.alliances).values_list("institution", flat=True))
         ids = [_path_id(obj, path) for path in rule.institution]
         return any(pk in allowed for pk in ids if pk is not None)
 
@@ -318,23 +323,31 @@ def _institutions_of(alliance_ids):
 
 
 def _guardian_institutions(user, mode):
-    """Institutions granted to this user one by one in the admin (django-guardian)."""
-    permissions = ["alliance.change_institution"]
-    if mode == "read":
-        permissions.append("alliance.view_institution")
+    """Institutions granted to this user one by one in the admin (django-guardian):
+    `change_institution` for reading and writing, `view_institution` for reading."""
+    grants = _cached(user, "guardian", lambda: _institution_grants(user))
+    return grants["read"] if mode == "read" else grants["write"]
 
-    def granted():
-        queryset = get_objects_for_user(
-            user,
-            permissions,
-            klass=Institution,
-            any_perm=True,
-            with_superuser=False,
-            accept_global_perms=False,
-        )
-        return set(queryset.values_list("pk", flat=True))
 
-    return _cached(user, ("guardian", mode), granted)
+def _institution_grants(user):
+    """`{"read": ids, "write": ids}` in one query over the user's own grants and their groups'
+    on existing institutions: what guardian's get_objects_for_user(…, any_perm=True,
+    with_superuser=False, accept_global_perms=False) finds, for both modes at once."""
+    existing = Institution.objects.annotate(text_pk=Cast("pk", CharField())).values("text_pk")
+    on = {
+        "permission__content_type": ContentType.objects.get_for_model(Institution),  # cached
+        "permission__codename__in": ["change_institution", "view_institution"],
+        "object_pk__in": existing,
+    }
+    fields = ("object_pk", "permission__codename")
+    own = UserObjectPermission.objects.filter(user=user, **on).values_list(*fields)
+    groups = GroupObjectPermission.objects.filter(group__user=user, **on).values_list(*fields)
+    grants = {"read": set(), "write": set()}
+    for pk, codename in own.union(groups, all=True):
+        grants["read"].add(int(pk))
+        if codename == "change_institution":
+            grants["write"].add(int(pk))
+    return grants
 
 
 policy = AccessPolicy()

@@ -1,9 +1,13 @@
 """Admin of referrals: an alliance's referral settings are edited here (a single row, no side
-effects); referrals, slots and beds are read-only, since they change only through the services."""
+effects); referrals, slots and beds are read-only, since they change only through the services;
+weekly template lines are written through them (`ServiceModelAdmin`)."""
 
 from django.contrib import admin
 
-from .models import Bed, Referral, ReferralEvent, ReferralSettings, Slot
+from core.admin import ServiceModelAdmin
+
+from . import services
+from .models import Bed, PoolPublication, PoolTemplateEntry, Referral, ReferralEvent, ReferralSettings, Slot
 
 
 @admin.register(ReferralSettings)
@@ -55,3 +59,52 @@ class SlotAdmin(ReadOnlyAdmin):
 class BedAdmin(ReadOnlyAdmin):
     list_display = ["pk", "institution", "department", "date"]
     list_select_related = ["institution", "department"]
+
+
+@admin.register(PoolTemplateEntry)
+class PoolTemplateEntryAdmin(ServiceModelAdmin):
+    """Template lines through create/update/delete_template_entry: their rules and messages."""
+
+    list_display = [
+        "institution",
+        "weekday",
+        "kind",
+        "department",
+        "period",
+        "doctor",
+        "count",
+        "reserved_for_primary",
+    ]
+    list_filter = ["kind", "weekday", "period"]
+    list_select_related = ["institution", "department"]
+    fields = [
+        "institution",
+        "weekday",
+        "kind",
+        "department",
+        "period",
+        "doctor",
+        "count",
+        "reserved_for_primary",
+    ]
+    deletable = True
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["institution"] if obj is not None else []
+
+    def create(self, request, data):
+        institution = data.pop("institution")
+        return services.create_template_entry(institution, acting_user=request.user, **data)
+
+    def update(self, request, obj, data):
+        return services.update_template_entry(obj, acting_user=request.user, **data)
+
+    def delete(self, request, obj):
+        services.delete_template_entry(obj, acting_user=request.user)
+
+
+@admin.register(PoolPublication)
+class PoolPublicationAdmin(ReadOnlyAdmin):
+    list_display = ["institution", "week_start", "slots", "beds", "published_at", "published_by"]
+    list_select_related = ["institution", "published_by"]
+    date_hierarchy = "week_start"

@@ -8,7 +8,18 @@ from alliance.filtersets import institution_code_filter
 from alliance.models import Department, Institution
 from core.filters import ScopedModelChoiceFilter
 
-from .models import Bed, Direction, Referral, ReferralState, Slot, SlotPeriod, Urgency
+from .models import (
+    Bed,
+    Direction,
+    PoolKind,
+    PoolTemplateEntry,
+    Referral,
+    ReferralState,
+    Slot,
+    SlotPeriod,
+    Urgency,
+    Weekday,
+)
 
 
 class _PoolFilterSet(django_filters.FilterSet):
@@ -43,6 +54,19 @@ class BedFilterSet(_PoolFilterSet):
     class Meta:
         model = Bed
         fields = ["institution", "institution_code", "department", "date", "available"]
+
+
+class PoolTemplateEntryFilterSet(django_filters.FilterSet):
+    institution = ScopedModelChoiceFilter(model=Institution)
+    institution_code = institution_code_filter()
+    department = ScopedModelChoiceFilter(model=Department)
+    kind = django_filters.ChoiceFilter(choices=PoolKind.choices)
+    weekday = django_filters.ChoiceFilter(choices=Weekday.choices)
+    period = django_filters.ChoiceFilter(choices=SlotPeriod.choices)
+
+    class Meta:
+        model = PoolTemplateEntry
+        fields = ["institution", "institution_code", "department", "kind", "weekday", "period"]
 
 
 class ReferralFilterSet(django_filters.FilterSet):

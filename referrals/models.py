@@ -19,7 +19,14 @@ from alliance.models import Alliance, Department, Institution
 from core.models import TimeStampedModel
 from members.models import FamilyDoctorTeam
 
-from .querysets import BedQuerySet, ReferralEventQuerySet, ReferralQuerySet, SlotQuerySet
+from .querysets import (
+    BedQuerySet,
+    PoolPublicationQuerySet,
+    PoolTemplateEntryQuerySet,
+    ReferralEventQuerySet,
+    ReferralQuerySet,
+    SlotQuerySet,
+)
 
 ICD10 = re.compile(r"^[A-Z]\d{2}(\.[0-9A-Z]{1,4})?$")
 
@@ -180,6 +187,122 @@ class Bed(TimeStampedModel):
     @property
     def available(self):
         return self.referral_id is None
+
+
+class PoolKind(models.TextChoices):
+    SLOT = "slot", _("Outpatient slots")
+    BED = "bed", _("Reserved beds")
+
+
+class Weekday(models.IntegerChoices):
+    """Days of a weekly template, Monday first (Python's `date.weekday()`)."""
+
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class PoolTemplateEntry(TimeStampedModel):
+    """One line of an institution's weekly template (周排班模板, issue 6 point 1): on `weekday`,
+    `count` slots of a department's `period` session, `reserved_for_primary` of them released to
+    primary-care referrals; or `count` beds of a department reserved for referred patients.
+
+    `services.publish_week` turns one week of it into slots and beds, once per week; the lead
+    hospital's shares (a third of its slots, a quarter of its open beds every day) are checked
+    there, where the whole week is known. Beds have no period, doctor or reserved share.
+    """
+
+    institution = models.ForeignKey(
+        Institution, on_delete=models.PROTECT, related_name="pool_template", verbose_name=_("institution")
+    )
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    kind = models.CharField(_("kind"), max_length=4, choices=PoolKind.choices)
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="pool_template", verbose_name=_("department")
+    )
+    period = models.CharField(_("period"), max_length=8, choices=SlotPeriod.choices, blank=True)
+    doctor = models.CharField(_("doctor"), max_length=50, blank=True)
+    count = models.PositiveSmallIntegerField(_("count"))
+    reserved_for_primary = models.PositiveSmallIntegerField(
+        _("reserved for primary-care referrals"), default=0
+    )
+
+    objects = PoolTemplateEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("weekly template entry")
+        verbose_name_plural = _("weekly template entries")
+        ordering = ["institution", "weekday", "kind", "period", "department", "doctor", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(count__gte=1),
+                name="pool_template_count_positive",
+                violation_error_message=_("Publish at least one slot or bed."),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(reserved_for_primary__lte=models.F("count")),
+                name="pool_template_reserved_within_count",
+                violation_error_message=_("Reserve between 0 and the number of slots."),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(weekday__gte=0, weekday__lte=6), name="pool_template_weekday"
+            ),
+            # A slot line names its session; a bed line has no session, doctor or reserved share.
+            models.CheckConstraint(
+                condition=models.Q(kind="slot", period__in=SlotPeriod.values)
+                | models.Q(kind="bed", period="", doctor="", reserved_for_primary=0),
+                name="pool_template_period_by_kind",
+                violation_error_message=_("Slots need a period; beds have none."),
+            ),
+            models.UniqueConstraint(
+                fields=["institution", "weekday", "kind", "department", "period", "doctor"],
+                name="pool_template_entry_once",
+                violation_error_message=_("The template already has this line: change its count instead."),
+            ),
+        ]
+
+    def __str__(self):
+        what = self.get_period_display() if self.kind == PoolKind.SLOT else self.get_kind_display()
+        return f"{self.get_weekday_display()} {self.department} {what} × {self.count}"
+
+
+class PoolPublication(models.Model):
+    """A week (Monday … Sunday) an institution published from its weekly template, with what it
+    created. At most one per institution and week: the unique constraint is what makes a
+    second publication, also a concurrent one, fail (Conflict `week_published`)."""
+
+    institution = models.ForeignKey(
+        Institution, on_delete=models.PROTECT, related_name="pool_publications", verbose_name=_("institution")
+    )
+    week_start = models.DateField(_("week starting"))
+    slots = models.PositiveIntegerField(_("slots published"), default=0)
+    beds = models.PositiveIntegerField(_("beds reserved"), default=0)
+    published_at = models.DateTimeField(_("published at"))
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("published by"),
+    )
+
+    objects = PoolPublicationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("week published from the template")
+        verbose_name_plural = _("weeks published from the template")
+        ordering = ["-week_start", "institution"]
+        constraints = [
+            models.UniqueConstraint(fields=["institution", "week_start"], name="pool_publication_once_a_week")
+        ]
+
+    def __str__(self):
+        return f"{self.institution} {self.week_start}"
 
 
 # --- Referrals ---------------------------------------------------------------------------------

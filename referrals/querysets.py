@@ -1,9 +1,10 @@
 """Reads of referrals, slots and beds: scopes and the set-based shares the indicators reuse
 (`slots.lead.reserved`, `slots.lead.published`, reserved bed-days; DESIGN §3 "Measure")."""
 
-from django.db.models import Count, Q
+from django.db.models import BooleanField, Case, Count, F, FloatField, Min, Q, Sum, Value, When
+from django.db.models.functions import Cast, NullIf
 
-from alliance.models import Placement
+from alliance.models import ROLE_RANK, Placement, PlacementRole
 from core.querysets import ScopedQuerySet
 
 
@@ -51,12 +52,123 @@ class SlotQuerySet(_PoolQuerySet):
             .order_by("institution")
         )
 
+    # Pool management and the indicators (issue 6 point 1, issue 7 point 5).
+    def release_ratio_by_institution(self, first, last):
+        """The slot release ratio of each institution over the days first … last, one GROUP BY:
+        `{"institution", "published", "reserved", "ratio"}` rows (`ratio` = reserved / published,
+        None without slots; at least 1/3 at the lead hospital)."""
+        return (
+            self.between(first, last)
+            .release_share_by_institution()
+            .annotate(ratio=Cast("reserved", FloatField()) / NullIf(Cast("published", FloatField()), 0.0))
+        )
+
+    def status_by_department_and_day(self):
+        """The pool overview of slots, one GROUP BY per day and department: `published`,
+        `reserved` (released to referrals when published), `booked` (by a referral),
+        `returned` (reserved, unbooked at the cut-off), `free` (not booked) and `reserved_free`
+        (still bookable by a referral unless its session has started)."""
+        return (
+            self.order_by()
+            .values("date", "department", "department__code", "department__name")
+            .annotate(
+                # first: once annotated, `reserved` names the count, no longer the column
+                reserved_free=Count(
+                    "pk", filter=Q(reserved=True, returned_at__isnull=True, referral__isnull=True)
+                ),
+                published=Count("pk"),
+                reserved=Count("pk", filter=Q(reserved=True)),
+                booked=Count("pk", filter=Q(referral__isnull=False)),
+                returned=Count("pk", filter=Q(returned_at__isnull=False)),
+                free=Count("pk", filter=Q(referral__isnull=True)),
+            )
+            .order_by("date", "department__code", "department")
+        )
+
+    # The refer page's calendar (issue 7 point 2).
+    def availability(self, institution, department, first, last, now):
+        """What a referral may book at one department on the days first … last, in one GROUP BY:
+        `{"date", "period", "doctor", "free", "first"}` rows (`first`: the doctor's lowest free
+        slot id, the one the page offers to book)."""
+        return (
+            self.bookable(now)
+            .filter(institution=institution, department=department)
+            .between(first, last)
+            .order_by()
+            .values("date", "period", "doctor")
+            .annotate(free=Count("pk"), first=Min("pk"))
+            .order_by("date", "period", "doctor")
+        )
+
 
 class BedQuerySet(_PoolQuerySet):
     def bed_days_by_institution(self):
         """Reserved bed-days per institution (one GROUP BY); divided by the days of the period
         and the open beds, the bed release ratio (床位下沉比例; at least 1/4 at the lead hospital)."""
         return self.order_by().values("institution").annotate(bed_days=Count("pk")).order_by("institution")
+
+    def release_ratio_by_institution(self, first, last):
+        """The bed release ratio of each institution over the days first … last, one GROUP BY:
+        `{"institution", "open_beds", "bed_days", "ratio"}` rows; `ratio` = reserved bed-days /
+        (days × open beds), the average daily reserved beds over the open beds (at least 1/4 at
+        the lead hospital; None without open beds)."""
+        days = (last - first).days + 1
+        return (
+            self.between(first, last)
+            .order_by()
+            .values("institution", open_beds=F("institution__open_beds"))
+            .annotate(bed_days=Count("pk"))
+            .annotate(
+                ratio=Cast("bed_days", FloatField()) / NullIf(Cast(F("open_beds") * days, FloatField()), 0.0)
+            )
+            .order_by("institution")
+        )
+
+    def status_by_department_and_day(self):
+        """The pool overview of beds, one GROUP BY per day and department: `reserved` (the
+        rows), `booked` by a referral and `free`."""
+        return (
+            self.order_by()
+            .values("date", "department", "department__code", "department__name")
+            .annotate(
+                reserved=Count("pk"),
+                booked=Count("pk", filter=Q(referral__isnull=False)),
+                free=Count("pk", filter=Q(referral__isnull=True)),
+            )
+            .order_by("date", "department__code", "department")
+        )
+
+    def free_by_day(self, institution, department, first, last):
+        """Free reserved beds of one department per day (the refer page's bed tab), one GROUP BY:
+        `{"date", "free", "first"}` rows."""
+        return (
+            self.free()
+            .filter(institution=institution, department=department)
+            .between(first, last)
+            .order_by()
+            .values("date")
+            .annotate(free=Count("pk"), first=Min("pk"))
+            .order_by("date")
+        )
+
+
+class PoolTemplateEntryQuerySet(ScopedQuerySet):
+    def for_page(self):
+        """Day by day, slots (morning, afternoon, evening) before beds."""
+        sessions = Case(When(period="am", then=Value(0)), When(period="pm", then=Value(1)), default=Value(2))
+        return self.select_related("department").order_by(
+            "weekday", "-kind", sessions, "department__code", "doctor", "pk"
+        )
+
+    def bed_totals_by_weekday(self):
+        """`{weekday: beds}` of the bed lines, one GROUP BY (checked at the lead hospital against
+        a quarter of its open beds)."""
+        rows = self.filter(kind="bed").order_by().values_list("weekday").annotate(beds=Sum("count"))
+        return dict(rows.order_by())
+
+
+class PoolPublicationQuerySet(ScopedQuerySet):
+    pass
 
 
 class ReferralQuerySet(ScopedQuerySet):
@@ -75,6 +187,76 @@ class ReferralQuerySet(ScopedQuerySet):
         """The receiver's list: prioritised signed residents first (优先就诊), then by urgency."""
         return self.filter(to_institution=institution).order_by("-priority", "answer_due_at", "pk")
 
+    # The referral pages (issue 7): inbox, outbox, the referral page and its slip.
+    def counts_by_state(self):
+        """`{state: count}` in one GROUP BY (the tabs of the inbox and outbox)."""
+        rows = self.order_by().values_list("state").annotate(n=Count("pk")).order_by()
+        return dict(rows)
+
+    def open_returns_of(self, referral):
+        """The down-referrals back from `referral` still under way (not rejected, cancelled,
+        expired or no-show): while one exists, referring back again is refused."""
+        from .models import ReferralState as S
+
+        closed = [S.REJECTED, S.CANCELLED, S.EXPIRED, S.NO_SHOW]
+        return self.filter(return_of=referral).exclude(state__in=closed)
+
+    def for_detail(self):
+        """Everything the referral page and the slip show of the row itself, in one query."""
+        return self.select_related(
+            "alliance",
+            "from_institution",
+            "to_institution",
+            "to_department",
+            "team",
+            "team__institution",
+            "slot",
+            "slot__department",
+            "bed",
+            "bed__department",
+            "return_of",
+        )
+
 
 class ReferralEventQuerySet(ScopedQuerySet):
     pass
+
+
+def receivers_on(day, sender, direction, placements=None):
+    """Where `sender` (its Placement on `day`) may refer in `direction` by that day's hierarchy
+    (the semantics of `services.classify`), in one query: the receivers' placements with their
+    institution, annotated `outside` (out of the county: a partner of the alliance or a member
+    of another alliance), the alliance's own first, higher roles first.
+
+    Up: a village clinic to its own branch and to the lead and collaborating hospitals, a branch
+    to those hospitals, anyone out of the county. Down: the alliance's lower ranks.
+    `placements` narrows the candidates (the user's scope: `Placement.objects.for_user(user)`).
+    """
+    from .models import Direction
+
+    rank, partner = ROLE_RANK[sender.role], PlacementRole.PARTNER
+    inside = Q(alliance=sender.alliance_id) & ~Q(role=partner)
+    outside = ~Q(alliance=sender.alliance_id) | Q(role=partner)
+    if direction == Direction.UP:
+        higher = Q(role__in=[role for role, r in ROLE_RANK.items() if r > rank and role != partner])
+        if sender.role == PlacementRole.VILLAGE:  # its own branch, not another township's
+            hospitals = [PlacementRole.LEAD, PlacementRole.COLLABORATING]
+            higher = Q(role__in=hospitals) | Q(institution=sender.parent_id)
+        condition = (inside & higher) | outside
+    elif direction == Direction.DOWN:
+        condition = inside & Q(role__in=[role for role, r in ROLE_RANK.items() if r < rank])
+    else:
+        condition = Q(pk__in=[])
+    roles = enumerate(PlacementRole.values)
+    order = Case(*(When(role=role, then=Value(i)) for i, role in roles), default=Value(9))
+    placements = placements if placements is not None else Placement.objects.all()
+    return (
+        placements.on(day)
+        .filter(condition)
+        .exclude(institution=sender.institution_id)
+        .annotate(
+            outside=Case(When(outside, then=Value(True)), default=Value(False), output_field=BooleanField())
+        )
+        .select_related("institution")
+        .order_by("outside", order, "institution__code")
+    )

@@ -3,6 +3,7 @@ clock), then one service. Beat runs the first two every 10 minutes (config/setti
 
 from celery import shared_task
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -57,7 +58,7 @@ def notify_referral_task(referral_id, event):
             "sender": referral.from_institution.name,
             "receiver": referral.to_institution.name,
         },
-        link=f"/api/v1/referrals/{referral.pk}/",
+        link=reverse("referrals:detail", args=[referral.pk]),  # the referral page (issue 7)
         event=f"referral.{event}",
         payload={"referral": referral.pk, "state": referral.state},
     )

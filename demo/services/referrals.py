@@ -1,10 +1,11 @@
 """Two-way referral in the demo county (issue 6 point 8): slot and bed pools for the weeks after
 ACTIVITY_ANCHOR, a year of referrals up and back down, and a few open referrals of "today".
 
-- Pools (through `referrals.services`): the lead and collaborating hospitals publish am/pm
-  outpatient sessions (and a Saturday morning) per clinical department for the four weeks after
-  the anchor, at least 2/5 reserved for primary care at the lead hospital and at least 1/3 at the
-  others; they reserve beds per ward and day, at least 1/4 of their open beds.
+- Pools (through `referrals.services`): the lead and collaborating hospitals keep a weekly
+  template (am/pm outpatient sessions Monday to Friday and a Saturday morning per clinical
+  department, at least 2/5 reserved for primary care at the lead hospital and at least 1/3 at
+  the others; beds per ward every day, at least 1/4 of their open beds) and publish the four
+  weeks after the anchor from it, week by week (`publish_week`).
 - History (bulk-inserted, like the activity): `scale.referrals` referrals over the year of
   activity (2025-11 … 2026-10) with their events and consistent timestamps. Up: village clinics
   to their branch (the branch of that day: the clinic that moves on MOVE_ON changes) or to a
@@ -35,6 +36,9 @@ from referrals.models import (
     ICD10,
     Bed,
     Direction,
+    PoolKind,
+    PoolPublication,
+    PoolTemplateEntry,
     Referral,
     ReferralEvent,
     ReferralSettings,
@@ -51,8 +55,9 @@ from .county import HOSPITAL_CODES, REGION_CODE
 from .identifiers import birth_date, resident_id
 
 S = ReferralState
-POOL_DAYS = 28  # the four weeks after the anchor
-POOL_START = ACTIVITY_ANCHOR + datetime.timedelta(days=1)
+POOL_WEEKS = 4  # published from the templates: the four weeks after the anchor
+POOL_DAYS = 7 * POOL_WEEKS
+POOL_START = ACTIVITY_ANCHOR + datetime.timedelta(days=7 - ACTIVITY_ANCHOR.weekday())  # the Monday after
 LAST_RETURN = PERIOD_END - datetime.timedelta(days=1)  # refer-backs stay in the year
 # Departments without outpatient sessions of their own, and those without a ward.
 NO_SESSIONS = {"01", "20", "26", "28", "30", "31", "32"}
@@ -111,47 +116,60 @@ def recorded(alliance):
 
 # --- Steps -----------------------------------------------------------------------------------------
 def publish_pools(ctx):
-    """Slots and beds of the lead and collaborating hospitals for the four weeks after the anchor."""
-    hospitals = _hospitals(ctx)
-    if Slot.objects.filter(
-        institution__in=[institution for institution, _role in hospitals.values()]
-    ).exists():
-        return
-    rng, fake = ctx.rng("referral-pools"), ctx.faker("referral-pools")
-    days = [POOL_START + datetime.timedelta(days=n) for n in range(POOL_DAYS)]
-    for code, (institution, role) in hospitals.items():
-        departments = _departments(ctx, code)
-        share = RESERVED_SLOTS[role]
-        for subject, department in departments.items():
-            if subject in NO_SESSIONS:
-                continue
-            doctors = [fake.name() for _n in range(3)]
-            for day in days:
-                periods = (SlotPeriod.AM, SlotPeriod.PM) if day.weekday() < 5 else (SlotPeriod.AM,)
-                for period in periods if day.weekday() < 6 else ():
-                    count = rng.randint(6, 16)
-                    referral_services.publish_slots(
-                        institution=institution,
-                        department=department,
-                        date=day,
-                        period=period,
-                        count=count,
-                        reserved_for_primary=-(-round(count * share * 100) // 100),
-                        doctor=rng.choice(doctors),
-                        acting_user=ctx.acting_user,
-                    )
-        wards = [department for subject, department in departments.items() if subject in WARDS]
-        per_day = -(-round(institution.open_beds * RESERVED_BEDS * 100) // 100)
-        for day in days:
-            for department, count in zip(wards, spread(per_day, [1] * len(wards)), strict=True):
-                if count:
-                    referral_services.publish_beds(
-                        institution=institution,
-                        department=department,
-                        date=day,
-                        count=count,
-                        acting_user=ctx.acting_user,
-                    )
+    """The weekly templates of the lead and collaborating hospitals, and the four weeks after the
+    anchor published from them; a template or a week already there is kept as it is."""
+    published_on = timezone.make_aware(datetime.datetime.combine(ACTIVITY_ANCHOR, datetime.time(8)))
+    for code, (institution, role) in _hospitals(ctx).items():
+        if not PoolTemplateEntry.objects.filter(institution=institution).exists():
+            _write_template(ctx, code, institution, role)
+        done = set(
+            PoolPublication.objects.filter(institution=institution).values_list("week_start", flat=True)
+        )
+        for week in range(POOL_WEEKS):
+            monday = POOL_START + datetime.timedelta(weeks=week)
+            if monday not in done:
+                referral_services.publish_week(
+                    institution, week_start=monday, acting_user=ctx.acting_user, now=published_on
+                )
+
+
+def _write_template(ctx, code, institution, role):
+    """One hospital's week: 6 to 16 slots a session (a doctor each), the reserved share of its
+    role rounded up; the beds of a day spread over its wards."""
+    rng, fake = ctx.rng(f"referral-pools:{code}"), ctx.faker(f"referral-pools:{code}")
+    departments = _departments(ctx, code)
+    share = RESERVED_SLOTS[role]
+    for subject, department in departments.items():
+        if subject in NO_SESSIONS:
+            continue
+        doctors = [fake.name() for _n in range(3)]
+        for weekday in range(6):  # Monday to Saturday; Saturday mornings only
+            for period in (SlotPeriod.AM, SlotPeriod.PM) if weekday < 5 else (SlotPeriod.AM,):
+                count = rng.randint(6, 16)
+                referral_services.create_template_entry(
+                    institution,
+                    weekday=weekday,
+                    kind=PoolKind.SLOT,
+                    department=department,
+                    period=period,
+                    count=count,
+                    reserved_for_primary=-(-round(count * share * 100) // 100),
+                    doctor=rng.choice(doctors),
+                    acting_user=ctx.acting_user,
+                )
+    wards = [department for subject, department in departments.items() if subject in WARDS]
+    per_day = -(-round(institution.open_beds * RESERVED_BEDS * 100) // 100)
+    for weekday in range(7):
+        for department, count in zip(wards, spread(per_day, [1] * len(wards)), strict=True):
+            if count:
+                referral_services.create_template_entry(
+                    institution,
+                    weekday=weekday,
+                    kind=PoolKind.BED,
+                    department=department,
+                    count=count,
+                    acting_user=ctx.acting_user,
+                )
 
 
 def record_referrals(ctx):

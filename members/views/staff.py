@@ -5,7 +5,7 @@ import django_filters
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import render
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from alliance.models import Alliance, Department
@@ -101,7 +101,7 @@ def employer_of(user, institution):
     placement = institution.placement_on(today())
     if placement is None:
         raise ValidationError(
-            {"institution": _t("Staff can only be posted to a member institution of their alliance.")}
+            {"institution": gettext("Staff can only be posted to a member institution of their alliance.")}
         )
     return placement.alliance
 

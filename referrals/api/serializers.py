@@ -3,6 +3,9 @@ ids out; the patient goes out masked and is never echoed back. Every write goes 
 `referrals.services`."""
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.plumbing import build_basic_type
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -13,6 +16,8 @@ from referrals.models import (
     Bed,
     Direction,
     OutOfCountyReason,
+    PoolPublication,
+    PoolTemplateEntry,
     Referral,
     ReferralEvent,
     Slot,
@@ -90,6 +95,64 @@ class SlotPublishSerializer(BedPublishSerializer):
     period = serializers.ChoiceField(choices=SlotPeriod.choices)
     reserved_for_primary = serializers.IntegerField(min_value=0, max_value=MAX_PUBLISH)
     doctor = serializers.CharField(required=False, allow_blank=True, max_length=50, default="")
+
+
+# --- Weekly templates and the weeks published from them ----------------------------------------------
+class DepartmentCodeField(serializers.CharField):
+    """A department named by its code in a write (resolved against the row's institution by
+    `DepartmentCodeMixin`), answered with its id (codes in, ids out)."""
+
+    def to_representation(self, value):
+        return value.pk
+
+
+class DepartmentCodeFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = DepartmentCodeField
+
+    def map_serializer_field(self, auto_schema, direction):
+        return build_basic_type(OpenApiTypes.STR if direction == "request" else OpenApiTypes.INT)
+
+
+class PoolTemplateEntrySerializer(DepartmentCodeMixin, serializers.ModelSerializer):
+    """A line of an institution's weekly template; `services` checks it (the lead hospital's
+    third, one line per weekday, kind, department, period and doctor)."""
+
+    institution = ScopedCodeField(model=Institution)
+    institution_code = serializers.CharField(source="institution.code", read_only=True)
+    department = DepartmentCodeField()
+    department_code = serializers.CharField(source="department.code", read_only=True)
+    department_name = serializers.CharField(source="department.name", read_only=True)
+
+    class Meta:
+        model = PoolTemplateEntry
+        fields = [
+            "id", "institution", "institution_code", "weekday", "kind", "department", "department_code",
+            "department_name", "period", "doctor", "count", "reserved_for_primary",
+        ]  # fmt: skip
+        validators = []  # uniqueness and the shares are the service's
+
+    def validate(self, attrs):
+        current = self.instance.institution if self.instance is not None else None
+        institution = attrs.get("institution", current)
+        if current is not None and institution != current:
+            raise serializers.ValidationError({"institution": _("A template line stays at its institution.")})
+        if "department" in attrs:
+            attrs["department"] = self.department_of(institution, attrs["department"], "department")
+        return attrs
+
+
+class PublishWeekSerializer(serializers.Serializer):
+    institution = ScopedCodeField(model=Institution)
+    week_start = serializers.DateField(help_text=_("The Monday the week starts on."))
+
+
+class PoolPublicationSerializer(serializers.ModelSerializer):
+    institution_code = serializers.CharField(source="institution.code", read_only=True)
+
+    class Meta:
+        model = PoolPublication
+        fields = ["id", "institution", "institution_code", "week_start", "slots", "beds", "published_at"]
+        read_only_fields = fields
 
 
 # --- Referrals ---------------------------------------------------------------------------------------

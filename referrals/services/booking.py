@@ -1,5 +1,8 @@
 """Booking a slot or bed for a referral: one conditional UPDATE … WHERE referral IS NULL on a
-one-to-one (unique) column, so the loser of a race gets Conflict `slot_taken` (issue 6 point 4)."""
+one-to-one (unique) column, so the loser of a race gets Conflict `slot_taken` (issue 6 point 4).
+
+Booking and releasing also set what the referral holds in memory (its `slot` and `bed`), as a
+fresh read would find it, so the answer to the request needs no re-read."""
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -12,7 +15,8 @@ from ..models import Bed, Slot
 
 
 def book(model, referral, row, now):
-    """Book `row` (a Slot or Bed) for `referral` in one conditional update."""
+    """Book `row` (a Slot or Bed) for `referral` in one conditional update; a row the referral
+    holds already stays booked."""
     field = model._meta.model_name
     if row.institution_id != referral.to_institution_id:
         raise ValidationError({field: _("Book a slot or bed of the receiving institution.")})
@@ -23,8 +27,12 @@ def book(model, referral, row, now):
     else:
         free = Bed.objects.free().filter(date__gte=timezone.localdate(now))
     try:
-        with transaction.atomic():
-            booked = free.filter(pk=row.pk).update(referral=referral)
+        # No savepoint: Conflict below rolls back the caller's whole atomic block (create or
+        # accept), so nothing in that transaction goes on after a failed booking.
+        with transaction.atomic(savepoint=False):
+            booked = (
+                (free | model.objects.filter(referral=referral)).filter(pk=row.pk).update(referral=referral)
+            )
     except IntegrityError:
         booked = 0
     if not booked:
@@ -34,18 +42,34 @@ def book(model, referral, row, now):
             ),
             code="slot_taken",
         )
+    row.referral = referral  # also sets the referral's `slot` or `bed` in memory
+
+
+def _holds(referral, model, row):
+    """Set in memory what `referral` holds of `model` (the reverse one-to-one), or None."""
+    model._meta.get_field("referral").remote_field.set_cached_value(referral, row)
 
 
 def release(referral):
     Slot.objects.filter(referral=referral).update(referral=None)
     Bed.objects.filter(referral=referral).update(referral=None)
+    _holds(referral, Slot, None)
+    _holds(referral, Bed, None)
+
+
+def book_new(referral, *, slot, bed, now):
+    """Book the slot and bed of a referral just created: it holds nothing yet, so no swap."""
+    for model, row in ((Slot, slot), (Bed, bed)):
+        if row is None:
+            _holds(referral, model, None)
+        else:
+            book(model, referral, row, now)
 
 
 def book_or_swap(referral, *, slot, bed, now):
-    """Book the given slot and bed, releasing what the referral held before (a swap)."""
-    if slot is not None and not Slot.objects.filter(pk=slot.pk, referral=referral).exists():
-        Slot.objects.filter(referral=referral).update(referral=None)
-        book(Slot, referral, slot, now)
-    if bed is not None and not Bed.objects.filter(pk=bed.pk, referral=referral).exists():
-        Bed.objects.filter(referral=referral).update(referral=None)
-        book(Bed, referral, bed, now)
+    """Book the given slot and bed, releasing what the referral held before (a swap). Called
+    with the referral locked, so what it holds cannot change meanwhile."""
+    for model, row in ((Slot, slot), (Bed, bed)):
+        if row is not None:
+            model.objects.filter(referral=referral).exclude(pk=row.pk).update(referral=None)
+            book(model, referral, row, now)

@@ -22,3 +22,10 @@ def ensure_acts_for(acting_user, institution, model=Referral):
 
 def placement_on(institution, day):
     return Placement.objects.on(day).filter(institution=institution).select_related("alliance").first()
+
+
+def placements_on(day, *institutions):
+    """`{institution id: its placement on day}` in one query (an institution's periods never
+    overlap), each with its alliance and the alliance's referral settings (None when unset)."""
+    placements = Placement.objects.on(day).filter(institution__in=institutions)
+    return {p.institution_id: p for p in placements.select_related("alliance__referral_settings")}

@@ -12,14 +12,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from alliance.models import ROLE_RANK, PlacementRole
+from alliance.models import ROLE_RANK, Alliance, PlacementRole
 from core.exceptions import Conflict
 from core.identity import encrypt, mask_name, mask_resident_id, patient_key, validate_resident_id
 from members.models import SignedResident
 
 from ..models import Direction, Referral, ReferralEvent, ReferralSettings, ReferralState
-from .booking import book_or_swap, release
-from .common import ensure_acts_for, placement_on
+from .booking import book_new, book_or_swap, release
+from .common import ensure_acts_for, placements_on
 
 S = ReferralState
 # The timestamp each state sets; the closing states share `closed_at`.
@@ -34,10 +34,17 @@ STAMPS = {
     S.NO_SHOW: "closed_at",
 }
 RELEASING = {S.REJECTED, S.CANCELLED, S.EXPIRED, S.NO_SHOW}
+# Left out of a new referral's field checks: the encrypted patient fields (machine-made) and the
+# foreign keys, which point at rows the caller has just read from the database (the API through
+# the user's scope): checking that they exist would only read them again.
+ENCRYPTED = ["patient_name_encrypted", "patient_id_encrypted"]
+LOADED = ["alliance", "from_institution", "to_institution", "to_department", "team", "created_by"]
 
 
 def _locked(referral):
-    return Referral.objects.select_for_update().get(pk=referral.pk)
+    """Re-read under a lock on the referral row only, with what the answer shows (its ends,
+    department, slot and bed): the moves keep it up to date in memory, so no re-read follows."""
+    return Referral.objects.for_list().select_for_update(of=("self",)).get(pk=referral.pk)
 
 
 def _move(referral, to_state, *, acting_user, now, note=""):
@@ -50,6 +57,16 @@ def _move(referral, to_state, *, acting_user, now, note=""):
             code="illegal_transition",
         )
     from_state = referral.state
+    referral.save(update_fields=_stamp(referral, to_state, now))
+    if to_state in RELEASING:
+        release(referral)
+    _record(referral, from_state, to_state, acting_user=acting_user, now=now, note=note)
+    return referral
+
+
+def _stamp(referral, to_state, now):
+    """Set the state and the time it sets (on submit also the answer deadline, by the
+    alliance's limit for the urgency); returns the fields changed."""
     referral.state = to_state
     stamp = STAMPS.get(to_state)
     fields = ["state", "updated_at"]
@@ -57,27 +74,33 @@ def _move(referral, to_state, *, acting_user, now, note=""):
         setattr(referral, stamp, now)
         fields.append(stamp)
     if to_state == S.SUBMITTED:
-        limit = ReferralSettings.of(referral.alliance).answer_limit(referral.urgency)
-        referral.answer_due_at = now + limit
+        referral.answer_due_at = now + _settings(referral.alliance).answer_limit(referral.urgency)
         fields.append("answer_due_at")
-    referral.save(update_fields=fields)
-    if to_state in RELEASING:
-        release(referral)
-    _record(referral, from_state, to_state, acting_user=acting_user, now=now, note=note)
-    return referral
+    return fields
+
+
+def _settings(alliance):
+    """`ReferralSettings.of(alliance)`, without a query when classify() read them already."""
+    if not Alliance.referral_settings.is_cached(alliance):
+        return ReferralSettings.of(alliance)
+    return getattr(alliance, "referral_settings", None) or ReferralSettings(alliance=alliance)
 
 
 def _record(referral, from_state, to_state, *, acting_user, now, note=""):
-    ReferralEvent.objects.create(
-        referral=referral,
-        from_state=from_state,
-        to_state=to_state,
-        acting_user=acting_user,
-        at=now,
-        note=note,
-    )
+    ReferralEvent.objects.create(**_event(referral, from_state, to_state, acting_user, now, note))
     if to_state != S.DRAFT:  # a draft is the sender's own business
         _notify(referral, to_state)
+
+
+def _event(referral, from_state, to_state, acting_user, now, note=""):
+    return {
+        "referral": referral,
+        "from_state": from_state,
+        "to_state": to_state,
+        "acting_user": acting_user,
+        "at": now,
+        "note": note,
+    }
 
 
 def _notify(referral, event):
@@ -91,13 +114,15 @@ def _notify(referral, event):
 def classify(from_institution, to_institution, day):
     """`(direction, alliance, out_of_county)` by the hierarchy on `day`: village → branch →
     lead/collaborating is up, the reverse down, the same rank lateral; an institution outside
-    the sender's alliance (or a partner) is out of the county, and up."""
-    sender = placement_on(from_institution, day)
+    the sender's alliance (or a partner) is out of the county, and up. The alliance comes with
+    its referral settings read (one query for it all)."""
+    placements = placements_on(day, from_institution, to_institution)
+    sender = placements.get(from_institution.pk)
     if sender is None or sender.role == PlacementRole.PARTNER:
         raise ValidationError(
             {"from_institution": _("The sending institution is not a member of an alliance on this day.")}
         )
-    receiver = placement_on(to_institution, day)
+    receiver = placements.get(to_institution.pk)
     outside = receiver is None or receiver.alliance_id != sender.alliance_id
     to_rank = ROLE_RANK[PlacementRole.PARTNER] if outside else ROLE_RANK[receiver.role]
     from_rank = ROLE_RANK[sender.role]
@@ -138,7 +163,6 @@ def _signed_team(key, signed, team):
     return bool(signed or team), team
 
 
-@transaction.atomic
 def create_referral(
     *,
     acting_user,
@@ -162,6 +186,8 @@ def create_referral(
     The direction follows the hierarchy that day (a `direction` sent must agree); an up-referral
     out of the county needs `reason_code`; referrals inside the alliance count the deductible
     continuously (起付线连续计算); a signed resident referred up gets the priority flag.
+    Everything is checked before one transaction writes the referral (submitted at once, with
+    both events: created as a draft, then submitted), books and schedules the notification.
     """
     now = now or timezone.now()
     ensure_acts_for(acting_user, from_institution)
@@ -194,13 +220,35 @@ def create_referral(
         created_by=acting_user,
         **fields,
     )
-    referral.full_clean(exclude=["patient_name_encrypted", "patient_id_encrypted"])
-    referral.save()
-    _record(referral, "", S.DRAFT, acting_user=acting_user, now=now)
-    book_or_swap(referral, slot=slot, bed=bed, now=now)
+    _validate(referral)
+    moves = [("", S.DRAFT)] + ([(S.DRAFT, S.SUBMITTED)] if submit else [])
     if submit:
-        _move(referral, S.SUBMITTED, acting_user=acting_user, now=now)
+        _stamp(referral, S.SUBMITTED, now)
+    with transaction.atomic():
+        referral.save()
+        book_new(referral, slot=slot, bed=bed, now=now)
+        ReferralEvent.objects.bulk_create(
+            ReferralEvent(**_event(referral, *move, acting_user, now)) for move in moves
+        )
+        if submit:
+            _notify(referral, S.SUBMITTED)
     return referral
+
+
+def _validate(referral):
+    """`full_clean()` less the existence checks of the foreign keys in LOADED; the constraints
+    (not to itself) are still checked. Errors are gathered as full_clean() gathers them."""
+    errors = {}
+    try:
+        referral.full_clean(exclude=ENCRYPTED + LOADED, validate_constraints=False)
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    try:
+        referral.validate_constraints(exclude=ENCRYPTED + list(errors))
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic
@@ -296,8 +344,14 @@ def refer_back(referral, *, acting_user, summary="", to_department=None, urgency
     discharge summary (submitted, with the same patient)."""
     now = now or timezone.now()
     ensure_acts_for(acting_user, referral.to_institution)
+    referral = _locked(referral)
     if referral.state != S.COMPLETED or referral.direction != Direction.UP:
         raise Conflict(_("Only a completed up-referral can be referred back."), code="illegal_transition")
+    if Referral.objects.open_returns_of(referral).exists():
+        raise Conflict(
+            _("This referral has already been referred back; see its down-referral."),
+            code="already_referred_back",
+        )
     summary = _required(summary or referral.summary, field="summary")
     back = Referral.objects.create(
         alliance=referral.alliance,

@@ -18,9 +18,9 @@ from tests.members.factories import MembershipFactory, staff
 
 pytestmark = pytest.mark.django_db
 
-# session, user, memberships, alliances, guardian grants (read; write for the menu), nodes, changes,
+# session, user, memberships, alliances, guardian grants (read and write at once), nodes, changes,
 # the unread count in the header (issue 6.5)
-TREE_QUERIES = 9
+TREE_QUERIES = 8
 
 
 class TreeNodes(HTMLParser):

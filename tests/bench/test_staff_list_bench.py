@@ -7,18 +7,16 @@ the query count, beside the time of the plain SQL giving the same page: the SELE
 … LIMIT 50 and the COUNT(*) (DESIGN §7). The query count is pinned; the target is p95 ≤ 200 ms.
 """
 
-import statistics
 import time
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from alliance.models import Alliance, Institution
+from alliance.models import Institution
 from demo.services.accounts import BRANCH
-from demo.services.county import ALLIANCE_NAME
+from tests.bench.timing import median_p95_ms
 from tests.members.test_pages_lists import QUERIES
 
 RUNS = 30
@@ -46,18 +44,9 @@ WHERE s.institution_id IN (SELECT institution_id FROM alliance_placement WHERE a
 
 
 @pytest.fixture(scope="module")
-def demo_county(django_db_setup, django_db_blocker):
+def demo_county(full_demo, django_db_blocker):
     with django_db_blocker.unblock():
-        started = time.perf_counter()
-        call_command("seed_demo", "--scale", "full", verbosity=0)
-        print(f"\nseed_demo --scale full: {time.perf_counter() - started:.1f} s")
-        return Alliance.objects.get(name=ALLIANCE_NAME), Institution.objects.get(code=BRANCH)
-
-
-def _ms(samples):
-    ordered = sorted(samples)
-    p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
-    return statistics.median(ordered) * 1000, p95 * 1000
+        return full_demo, Institution.objects.get(code=BRANCH)
 
 
 def _time_page(client, query):
@@ -69,7 +58,7 @@ def _time_page(client, query):
         assert response.status_code == 200
     with CaptureQueriesContext(connection) as queries:
         client.get("/people/staff/", query)
-    return _ms(samples), len(queries), response.context["paginator"].count
+    return median_p95_ms(samples), len(queries), response.context["paginator"].count
 
 
 def _time_raw_sql(params, where, order):
@@ -82,7 +71,7 @@ def _time_raw_sql(params, where, order):
             cursor.execute(COUNT_SQL.format(where=where), params)
             (count,) = cursor.fetchone()
         samples.append(time.perf_counter() - started)
-    return _ms(samples), count
+    return median_p95_ms(samples), count
 
 
 @pytest.mark.django_db

@@ -7,20 +7,17 @@ the target is p95 ≤ 200 ms.
 """
 
 import datetime
-import statistics
 import time
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from alliance.models import Alliance
 from alliance.querysets import today
-from demo.services.county import ALLIANCE_NAME
 from tests.alliance.test_pages_tree import TREE_QUERIES
+from tests.bench.timing import median_p95_ms
 
 RUNS = 30
 TARGET_P95_MS = 200
@@ -48,18 +45,8 @@ WHERE p.alliance_id = %(a)s
 
 
 @pytest.fixture(scope="module")
-def demo_county(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        started = time.perf_counter()
-        call_command("seed_demo", "--scale", "full", verbosity=0)
-        print(f"\nseed_demo --scale full: {time.perf_counter() - started:.1f} s")
-        return Alliance.objects.get(name=ALLIANCE_NAME)
-
-
-def _ms(samples):
-    ordered = sorted(samples)
-    p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
-    return statistics.median(ordered) * 1000, p95 * 1000
+def demo_county(full_demo):
+    return full_demo
 
 
 def _time_raw_sql(alliance, as_of):
@@ -73,7 +60,7 @@ def _time_raw_sql(alliance, as_of):
             cursor.execute(CHANGES_SQL, params)
             cursor.fetchall()
         samples.append(time.perf_counter() - started)
-    return _ms(samples), rows
+    return median_p95_ms(samples), rows
 
 
 @pytest.mark.django_db
@@ -89,7 +76,7 @@ def test_tree_page_on_the_full_demo_county(client, demo_county):
         assert response.status_code == 200
     with CaptureQueriesContext(connection) as queries:
         html = client.get(url).content.decode()
-    (median, p95), (sql_median, sql_p95) = _ms(samples), _time_raw_sql(demo_county, today())[0]
+    (median, p95), (sql_median, sql_p95) = median_p95_ms(samples), _time_raw_sql(demo_county, today())[0]
     nodes = html.count('class="node ')
 
     print(

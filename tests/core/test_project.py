@@ -53,3 +53,29 @@ def test_chinese_translation_is_complete_and_compiled():
         if not e.msgid_plural and compiled.gettext(e.msgid) != e.msgstr
     ]
     assert stale == [], "run `make messages` to recompile the .mo file"
+
+
+# makemessages extracts calls of these names only (xgettext's defaults and Django's keywords):
+# `from django.utils.translation import gettext as _t` hides every `_t("…")` from the catalogue.
+EXTRACTED_NAMES = {
+    "_", "gettext", "gettext_lazy", "gettext_noop", "ngettext", "ngettext_lazy", "pgettext",
+    "pgettext_lazy", "npgettext", "npgettext_lazy",
+}  # fmt: skip
+APPS = ("alliance", "assessment", "config", "core", "demo", "encounters", "finance", "members",
+        "pharmacy", "referrals")  # fmt: skip
+
+
+def test_translation_functions_keep_names_makemessages_extracts():
+    import ast
+
+    hidden = []
+    for app in APPS:
+        for path in (ROOT / app).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.module == "django.utils.translation":
+                    hidden += [
+                        f"{path.relative_to(ROOT)}: {alias.name} as {alias.asname}"
+                        for alias in node.names
+                        if alias.asname and alias.asname not in EXTRACTED_NAMES
+                    ]
+    assert hidden == []

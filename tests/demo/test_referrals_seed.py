@@ -1,19 +1,29 @@
 """The demo county's referrals (issue 6 point 8) at the small scale: slot and bed pools for the
-four weeks after the anchor with their reserved shares, a year of referrals up and back down
+four weeks after the anchor with their reserved shares, published week by week from the
+hospitals' weekly templates, a year of referrals up and back down
 along the hierarchy with a realistic mix of states, the open referrals of the anchor day, the
 admissions they match, and idempotence."""
 
 import datetime
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, Sum
 
 from alliance.models import ROLE_RANK, Placement, PlacementRole
 from demo.services import SCALES, seed_demo
 from demo.services.activity import PERIOD_END, PERIOD_START
 from demo.services.context import ACTIVITY_ANCHOR
-from demo.services.referrals import POOL_DAYS, POOL_START
+from demo.services.referrals import POOL_DAYS, POOL_START, POOL_WEEKS
 from encounters.models import Admission
-from referrals.models import Bed, Direction, Referral, ReferralEvent, ReferralState, Slot
+from referrals.models import (
+    Bed,
+    Direction,
+    PoolPublication,
+    PoolTemplateEntry,
+    Referral,
+    ReferralEvent,
+    ReferralState,
+    Slot,
+)
 
 S = ReferralState
 POOL_END = POOL_START + datetime.timedelta(days=POOL_DAYS - 1)
@@ -129,6 +139,28 @@ def test_pools_cover_four_weeks_with_the_reserved_shares(county):
     assert set(slots.values_list("period", flat=True)) == {"am", "pm"}
 
 
+def test_the_hospitals_publish_their_weeks_from_their_templates(county):
+    hospitals = set(
+        Placement.objects.on(POOL_START)
+        .filter(role__in=[PlacementRole.LEAD, PlacementRole.COLLABORATING])
+        .values_list("institution", flat=True)
+    )
+    weeks = [POOL_START + datetime.timedelta(weeks=n) for n in range(POOL_WEEKS)]
+
+    assert POOL_START.weekday() == 0 and len(hospitals) == 3
+    assert set(PoolTemplateEntry.objects.values_list("institution", flat=True)) == hospitals
+    assert sorted(PoolPublication.objects.values_list("institution", "week_start")) == sorted(
+        (institution, monday) for institution in hospitals for monday in weeks
+    )
+    assert PoolPublication.objects.aggregate(slots=Sum("slots"), beds=Sum("beds")) == {
+        "slots": Slot.objects.count(),
+        "beds": Bed.objects.count(),
+    }
+    # every week is the template's week: the same slots and beds each week
+    per_week = Slot.objects.filter(date__lt=POOL_START + datetime.timedelta(weeks=1)).count()
+    assert Slot.objects.count() == POOL_WEEKS * per_week
+
+
 def test_open_referrals_went_through_the_services_and_hold_one_slot_each(county):
     live = _open().filter(return_of__isnull=True)
     states = dict(live.values_list("state").annotate(n=Count("pk")))
@@ -189,6 +221,7 @@ def test_a_county_without_referrals_gets_the_same_ones_again(county):
     Referral.objects.all().delete()
     Slot.objects.all().delete()
     Bed.objects.all().delete()
+    PoolPublication.objects.all().delete()  # the templates stay: the weeks are published again
 
     result = seed_demo(seed=7, scale="small")
 

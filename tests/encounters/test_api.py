@@ -249,7 +249,8 @@ def test_an_insurance_row_names_its_outside_facility(world, sent, client_for):
     assert (row["institution"], row["institution_code"], row["in_county"]) == (None, None, False)
 
 
-LIST_QUERIES = 3  # the memberships, the count, the page (institution, department, facility joined)
+LIST_QUERIES = 2  # the count, the page (institution, department, facility joined); the access
+# facts (memberships, guardian grants) are cached on this user object since the world was built
 
 
 @pytest.mark.parametrize("path", [VISITS, ADMISSIONS])

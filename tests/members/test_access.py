@@ -12,6 +12,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
+from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from alliance import services as alliance_services
@@ -45,7 +46,8 @@ DEPARTMENTS = {"alliance.department"}
 ENCOUNTERS = {"encounters.outpatientvisit", "encounters.admission"}
 # Referrals: rows of either end; slots and reserved beds: published to the whole alliance (to refer).
 REFERRALS = {"referrals.referral", "referrals.referralevent"}
-POOLS = {"referrals.slot", "referrals.bed"}
+# … and so are the weekly templates they come from and the weeks published from them.
+POOLS = {"referrals.slot", "referrals.bed", "referrals.pooltemplateentry", "referrals.poolpublication"}
 
 # What each role sees (DESIGN §5): "alliance" = every row of alliance A, "own" = rows of BA.
 SEES = {
@@ -180,6 +182,7 @@ def _referrals(institutions):
     """A slot and a bed at LA and LB; a referral BA → LA and BB → LB (with their events)."""
     from alliance.models import Department
     from referrals import services as referral_services
+    from referrals.models import PoolPublication
     from tests.referrals.factories import patient
 
     day = D.today() + datetime.timedelta(days=7)
@@ -190,6 +193,16 @@ def _referrals(institutions):
             period="am", count=1, reserved_for_primary=1, acting_user=None, **common
         )
         referral_services.publish_beds(count=1, acting_user=None, **common)
+        referral_services.create_template_entry(
+            institutions[receiver], weekday=0, kind="slot", department=department, period="am",
+            count=1, reserved_for_primary=1, acting_user=None,
+        )  # fmt: skip
+        # A week published (publish_week at a lead hospital needs a whole week of beds: the
+        # publication row alone is what the matrix looks at).
+        PoolPublication.objects.create(
+            institution=institutions[receiver], week_start=day - datetime.timedelta(days=day.weekday()),
+            published_at=timezone.now(),
+        )  # fmt: skip
         referral_services.create_referral(
             acting_user=None, from_institution=institutions[sender], to_institution=institutions[receiver],
             patient=patient(n + 50), diagnosis="I10", reason="转诊", urgency="routine",

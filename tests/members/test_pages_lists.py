@@ -9,10 +9,10 @@ from tests.members import pages
 
 pytestmark = pytest.mark.django_db
 
-# session, user, memberships, guardian grants (read), count, page, guardian grants (write: the
-# "Add" button), the institution filter's choices, the unread count in the header (issue 6.5);
+# session, user, memberships, guardian grants (read and write at once), count, page, the
+# institution filter's choices, the unread count in the header (issue 6.5);
 # + the second institution or the team filter.
-QUERIES = {"staff": 9, "secondments": 10, "teams": 9, "residents": 10}
+QUERIES = {"staff": 8, "secondments": 9, "teams": 8, "residents": 9}
 IN_THE_WORLD = {"staff": 3, "secondments": 1, "teams": 1, "residents": 1}  # tests/world.py, first county
 ROWS = {
     "staff": pages.add_staff,

@@ -129,3 +129,70 @@ def test_free_slots_visible_to_every_referring_institution(client_for, world, co
         assert client_for(actor(name, world)).get("/api/v1/slots/").json()["count"] == 3
     assert client_for(actor("committee", world)).get("/api/v1/slots/").json()["count"] == 0
     assert Slot.objects.count() == 3
+
+
+# --- Weekly templates and publishing a week from them (issue 6 point 1) ---------------------------------
+# actor: (sees the lead's template line, create, update, delete, publish a week). A write by a role
+# that may write no pool is 403 before any row is looked up; another county's administrator
+# names an institution it cannot see (400) and finds no line (404).
+TEMPLATE_EXPECTED = {
+    "receiver:institution_admin": (True, 201, 200, 204, 201),
+    "alliance_admin": (True, 201, 200, 204, 201),
+    "sender:institution_admin": (True, 403, 403, 403, 403),
+    "sender:clinician": (True, 403, 403, 403, 403),
+    "sender:api_client": (True, 403, 403, 403, 403),
+    "receiver:clinician": (True, 403, 403, 403, 403),
+    "receiver:api_client": (True, 403, 403, 403, 403),
+    "bureau": (True, 403, 403, 403, 403),
+    "committee": (False, 403, 403, 403, 403),
+    "finance": (False, 403, 403, 403, 403),
+    "insurance_feed": (False, 403, 403, 403, 403),
+    "other_county": (False, 403, 403, 403, 403),
+    "other_county_admin": (False, 400, 404, 404, 400),
+}
+
+
+def pool_actor(name, world):
+    if name == "other_county_admin":
+        return user_with_role("institution_admin", world[1], username="other_admin")
+    return actor(name, world)
+
+
+@pytest.mark.parametrize("name", TEMPLATE_EXPECTED)
+def test_template_matrix(client_for, world, county, name):
+    from referrals.models import PoolTemplateEntry
+    from tests.referrals.test_pools import line
+
+    seen, create, update, delete, _publish = TEMPLATE_EXPECTED[name]
+    lead_dept = department(county.lead)
+    existing = line(county.lead, lead_dept)
+    client = client_for(pool_actor(name, world))
+    body = {
+        "institution": county.lead.code, "weekday": 1, "kind": "bed", "department": lead_dept.code, "count": 12,
+    }  # fmt: skip
+
+    listed = client.get("/api/v1/pool-templates/").json()["results"]
+    created = client.post("/api/v1/pool-templates/", body, format="json")
+    updated = client.patch(f"/api/v1/pool-templates/{existing.pk}/", {"count": 6, "reserved_for_primary": 2})
+
+    assert ([row["id"] for row in listed] == [existing.pk]) is seen
+    assert (created.status_code, updated.status_code) == (create, update), (created.content, updated.content)
+    assert PoolTemplateEntry.objects.count() == (2 if create == 201 else 1)
+    assert PoolTemplateEntry.objects.get(pk=existing.pk).count == (6 if update == 200 else 9)
+    assert client.delete(f"/api/v1/pool-templates/{existing.pk}/").status_code == delete
+    assert PoolTemplateEntry.objects.filter(pk=existing.pk).exists() is (delete != 204)
+
+
+@pytest.mark.parametrize("name", TEMPLATE_EXPECTED)
+def test_publish_week_matrix(client_for, world, county, name):
+    from referrals.models import PoolPublication
+    from tests.referrals.test_pools import lead_template, monday_ahead
+
+    publish = TEMPLATE_EXPECTED[name][4]
+    lead_template(county.lead, department(county.lead))
+    body = {"institution": county.lead.code, "week_start": monday_ahead().isoformat()}
+
+    response = client_for(pool_actor(name, world)).post("/api/v1/slots/publish-week/", body, format="json")
+
+    assert response.status_code == publish, response.content
+    assert PoolPublication.objects.count() == Slot.objects.count() // 15 == (1 if publish == 201 else 0)

@@ -83,32 +83,27 @@ def test_clinician_may_not_publish(county, lead_dept, receiver):
     assert not Slot.objects.exists()
 
 
-def test_publish_week_from_template(county, lead_dept):
+def test_publish_week_from_template(county):
+    """The stored template of a collaborating hospital (no shares enforced there) becomes a
+    week of slots and beds; the full rules are in test_pools.py."""
+    dept = department(county.collaborating)
     monday = next_week() - datetime.timedelta(days=next_week().weekday())
-    template = [
-        {
-            "weekday": 0,
-            "period": SlotPeriod.AM,
-            "department": lead_dept,
-            "count": 3,
-            "reserved_for_primary": 1,
-        },
-        {
-            "weekday": 2,
-            "period": SlotPeriod.NIGHT,
-            "department": lead_dept,
-            "count": 6,
-            "reserved_for_primary": 2,
-        },
-    ]
-    published = services.publish_week(
-        institution=county.lead, week_start=monday, template=template, acting_user=None
+    for weekday, period, count, reserved in ((0, SlotPeriod.AM, 3, 1), (2, SlotPeriod.NIGHT, 6, 2)):
+        services.create_template_entry(
+            county.collaborating, weekday=weekday, kind="slot", department=dept, period=period,
+            count=count, reserved_for_primary=reserved, acting_user=None,
+        )  # fmt: skip
+    services.create_template_entry(
+        county.collaborating, weekday=4, kind="bed", department=dept, count=2, acting_user=None
     )
-    assert sorted({(slot.date, slot.period) for slot in published}) == [
+    publication = services.publish_week(county.collaborating, week_start=monday, acting_user=None)
+    assert (publication.slots, publication.beds) == (9, 2)
+    assert sorted(set(Slot.objects.values_list("date", "period"))) == [
         (monday, SlotPeriod.AM),
         (monday + datetime.timedelta(days=2), SlotPeriod.NIGHT),
     ]
     assert Slot.objects.filter(reserved=True).count() == 3
+    assert list(Bed.objects.values_list("date", flat=True)) == [monday + datetime.timedelta(days=4)] * 2
 
 
 def test_release_shares_are_querysets(county, lead_dept):
@@ -277,6 +272,23 @@ def test_refer_back_needs_a_completed_up_referral(county, receiver):
     made = referral(county.home, county.lead)
     with pytest.raises(Conflict):
         services.refer_back(made, acting_user=receiver, summary="x")
+
+
+def test_refer_back_once_while_the_down_referral_is_under_way(county, lead_dept, sender, receiver):
+    made = referral(county.home, county.lead, acting_user=sender)
+    services.accept_referral(made, acting_user=receiver)
+    services.record_arrival(made, acting_user=receiver)
+    done = services.complete_referral(made, acting_user=receiver, summary="出院")
+    assert services.allowed_actions(done, receiver) == ["refer_back"]
+    back = services.refer_back(done, acting_user=receiver)
+    with pytest.raises(Conflict) as refused:
+        services.refer_back(done, acting_user=receiver)  # a double click or a second tab
+    assert refused.value.code == "already_referred_back"
+    assert "refer_back" not in services.allowed_actions(done, receiver)
+    assert Referral.objects.filter(return_of=done).count() == 1
+    services.reject_referral(back, acting_user=sender, reason="患者已转往他院")  # the sender declines it
+    assert services.allowed_actions(done, receiver) == ["refer_back"]
+    assert services.refer_back(done, acting_user=receiver).return_of == done
 
 
 def test_submit_a_draft(county, sender):
