@@ -141,6 +141,7 @@ def _database():
         _stop("DATABASE_URL", f"is malformed: {exc}")
     config["ATOMIC_REQUESTS"] = False
     config["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+    config["CONN_HEALTH_CHECKS"] = True  # a kept connection the database dropped is reopened
     return config
 
 
