@@ -9,12 +9,14 @@ class ScopedQuerySet(models.QuerySet):
     """A queryset that knows how to restrict itself to what a user may see.
 
     `for_user(user)` is the one path (STYLE.md "Institution scoping"): lists, details, exports,
-    filter choices and related fields in request bodies all go through it. Celery tasks use the
-    unfiltered manager and say so in a comment.
+    filter choices and related fields in request bodies all go through it; `action` is
+    `access.WRITE` for the rows a user may change, `access.AGGREGATE` for the rows a measure may
+    count for them (NetBox's `restrict(user, action)`). Celery tasks use the unfiltered manager
+    and say so in a comment.
     """
 
-    def for_user(self, user):
-        return access.scope(self, user)
+    def for_user(self, user, action=access.READ):
+        return access.scope(self, user, action)
 
 
 class JobQuerySet(models.QuerySet):

@@ -3,12 +3,12 @@ the indicators. Every aggregate filters by alliance and month first (DESIGN §6)
 
 import datetime
 
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
-from alliance.models import Institution, Placement, PlacementRole
+from alliance.models import Placement, PlacementRole
+from core import access
 from core.querysets import ScopedQuerySet
-from members.access import RULES, policy
 
 
 def first_of_month(day):
@@ -133,9 +133,7 @@ def _summary_row(row, now):
 def submission_institutions(user, month):
     """The institutions whose submissions `user` may watch in `month`: for the bureau and the
     alliance office every institution of their alliances on the month's last day, for an
-    institution's own roles that institution (the encounter read rules of members.access)."""
-    if user.is_superuser:
-        return Institution.objects.all()
-    reach = policy.reach(user, RULES["encounters.outpatientvisit"], mode="read")
-    placed = Placement.objects.on(last_of_month(month)).filter(alliance__in=reach.alliances)
-    return Institution.objects.filter(Q(pk__in=reach.institutions) | Q(pk__in=placed.values("institution")))
+    institution's own roles that institution (who may read encounters, by the access door)."""
+    from .models import OutpatientVisit  # the models module imports this one
+
+    return access.institutions(user, OutpatientVisit, on=last_of_month(month))

@@ -29,11 +29,17 @@ from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from alliance.models import Institution, Placement
 from alliance.querysets import today
+from core.access import AGGREGATE, READ, Reach
 
 from .models import MembershipRole as Role
 
 ALLIANCE, OWN, SENT = "alliance", "own", "sent"
 EVERY_ROLE = dict.fromkeys(Role.values, ALLIANCE)
+# Machine roles: systems that call the API with a token. Pages are for people (`interactive`).
+MACHINE_ROLES = frozenset({Role.API_CLIENT, Role.INSURANCE_FEED})
+# DESIGN §5: the committee sees "aggregates, no patient-level rows": it may count and sum the
+# alliance's encounters, referrals and pools (the dashboard's measures) but list none of them.
+COMMITTEE_AGGREGATES = {Role.COMMITTEE: ALLIANCE}
 INSTITUTION_READERS = {
     Role.BUREAU: ALLIANCE,
     Role.ALLIANCE_ADMIN: ALLIANCE,
@@ -89,10 +95,12 @@ class Rule:
     """How one model's rows are reached. `institution`: ORM path(s) from the row to its
     institution(s) (a row of either end counts); `alliance`: path to its alliance, for rows
     that belong to an alliance rather than an institution; `sender`: path to the user who sent
-    the row, for the `SENT` extent."""
+    the row, for the `SENT` extent. `aggregate`: roles that may count rows they may not read
+    (every reader may aggregate too)."""
 
     read: dict
     write: dict = field(default_factory=dict)
+    aggregate: dict = field(default_factory=dict)
     institution: tuple = ()
     alliance: str = ""
     sender: str = ""
@@ -147,6 +155,7 @@ RULES = {
         sender="client",
         read=ENCOUNTER_READERS,
         write=ENCOUNTER_WRITERS,
+        aggregate=COMMITTEE_AGGREGATES,
     ),
     "encounters.admission": Rule(
         institution=("institution",),
@@ -154,56 +163,51 @@ RULES = {
         sender="client",
         read=ENCOUNTER_READERS,
         write=ENCOUNTER_WRITERS,
+        aggregate=COMMITTEE_AGGREGATES,
     ),
     # Referrals: a row of either end counts.
     "referrals.referral": Rule(
-        institution=("from_institution", "to_institution"), read=REFERRAL_READERS, write=REFERRAL_WRITERS
+        institution=("from_institution", "to_institution"),
+        read=REFERRAL_READERS,
+        write=REFERRAL_WRITERS,
+        aggregate=COMMITTEE_AGGREGATES,
     ),
     "referrals.referralevent": Rule(
         institution=("referral__from_institution", "referral__to_institution"),
         read=REFERRAL_READERS,
         write=REFERRAL_WRITERS,
     ),
-    "referrals.slot": Rule(institution=("institution",), read=POOL_READERS, write=POOL_WRITERS),
-    "referrals.bed": Rule(institution=("institution",), read=POOL_READERS, write=POOL_WRITERS),
+    "referrals.slot": Rule(
+        institution=("institution",), read=POOL_READERS, write=POOL_WRITERS, aggregate=COMMITTEE_AGGREGATES
+    ),
+    "referrals.bed": Rule(
+        institution=("institution",), read=POOL_READERS, write=POOL_WRITERS, aggregate=COMMITTEE_AGGREGATES
+    ),
     # The weekly template slots and beds are published from, and the weeks published: as pools.
     "referrals.pooltemplateentry": Rule(institution=("institution",), read=POOL_READERS, write=POOL_WRITERS),
     "referrals.poolpublication": Rule(institution=("institution",), read=POOL_READERS, write=POOL_WRITERS),
 }
 
 
-@dataclass
-class Reach:
-    """What one user reaches for one rule and mode: whole alliances, single institutions and,
-    for the `SENT` extent, the rows this user sent (`sender`: the user's id)."""
-
-    alliances: set = field(default_factory=set)
-    institutions: set = field(default_factory=set)
-    sender: int | None = None
-
-    def __bool__(self):
-        return bool(self.alliances or self.institutions or self.sender)
-
-
 class AccessPolicy:
-    """DESIGN §5 as code. `scope` and `can_write` are what core calls."""
+    """DESIGN §5 as code: what `core.access` asks (scope, can_read, can_write, institutions, reach)."""
 
-    def scope(self, queryset, user):
+    def scope(self, queryset, user, action=READ):
         if user.is_superuser:
             return queryset
         rule = RULES.get(queryset.model._meta.label_lower)
         if rule is None:
             return queryset.none()
-        reach = self.reach(user, rule, mode="read")
+        reach = self._reach(user, rule, action)
         return queryset.filter(self._condition(rule, reach)) if reach else queryset.none()
 
-    def can_read(self, user, model):
+    def can_read(self, user, model, action=READ):
         """Whether the user reaches any rows of `model` (for menus; no query beyond the cached
         memberships and guardian grants)."""
         if user.is_superuser:
             return True
         rule = RULES.get(model._meta.label_lower)
-        return bool(rule and self.reach(user, rule, mode="read"))
+        return bool(rule and self._reach(user, rule, action))
 
     def can_write(self, user, model, obj=None):
         if user.is_superuser:
@@ -211,44 +215,64 @@ class AccessPolicy:
         rule = RULES.get(model._meta.label_lower)
         if rule is None:
             return False
-        reach = self.reach(user, rule, mode="write")
+        reach = self._reach(user, rule, "write")
         if not reach or obj is None:
             return bool(reach)
         if obj.pk is not None and not obj._state.adding:
             return model._default_manager.filter(pk=obj.pk).filter(self._condition(rule, reach)).exists()
         return self._reaches_unsaved(rule, reach, obj)
 
-    def institutions(self, user, model, mode="read"):
-        """The institutions whose `model` rows `user` may read (or write): for filter choices and
-        for checking an institution named in a request body."""
+    def institution_queryset(self):
+        return Institution.objects.all()
+
+    def institutions(self, user, model, action=READ, *, on=None, interactive=False):
+        """The institutions whose `model` rows `user` reaches: its own (and granted) ones, and
+        those of its alliances (placed there on `on`, or ever)."""
         queryset = Institution.objects.all()
         if user.is_superuser:
             return queryset
-        rule = RULES.get(model._meta.label_lower)
-        reach = self.reach(user, rule, mode=mode) if rule else Reach()
+        reach = self.reach(user, model, action, interactive=interactive)
         if not reach:
             return queryset.none()
-        return queryset.filter(Q(pk__in=reach.institutions) | Q(pk__in=_institutions_of(reach.alliances)))
+        if on is None:
+            placed = _institutions_of(reach.alliances)
+        else:
+            placed = Placement.objects.on(on).filter(alliance__in=reach.alliances).values("institution")
+        return queryset.filter(Q(pk__in=reach.institutions) | Q(pk__in=placed))
+
+    def reach(self, user, model, action=READ, *, interactive=False):
+        rule = RULES.get(model._meta.label_lower)
+        return self._reach(user, rule, action, interactive=interactive) if rule else Reach()
 
     # --- how far a user reaches -------------------------------------------------------------
-    def reach(self, user, rule, *, mode):
-        grants = rule.read if mode == "read" else rule.write
-        reach = Reach()
+    def _reach(self, user, rule, action, *, interactive=False):
+        """Read from the memberships (cached on the request's user) and the guardian grants."""
+        key = ("reach", id(rule), action, interactive)
+        return _cached(user, key, lambda: self._compute_reach(user, rule, action, interactive))
+
+    def _compute_reach(self, user, rule, action, interactive):
+        grants = _grants(rule, action)
+        alliances, institutions, sent = set(), set(), set()
         for membership in _memberships(user):
             extent = grants.get(membership.role)
-            if extent is None:
+            if extent is None or (interactive and membership.role in MACHINE_ROLES):
                 continue
             if extent == SENT:
-                reach.sender = user.pk
+                sent.add(membership.alliance_id)
             elif membership.alliance_id:
-                reach.alliances.add(membership.alliance_id)
+                alliances.add(membership.alliance_id)
             elif extent == OWN:
-                reach.institutions.add(membership.institution_id)
+                institutions.add(membership.institution_id)
             else:
-                reach.alliances.update(_current_alliances(user, membership.institution_id))
+                alliances.update(_current_alliances(user, membership.institution_id))
         if rule.institution:
-            reach.institutions.update(_guardian_institutions(user, mode))
-        return reach
+            institutions.update(_guardian_institutions(user, "write" if action == "write" else "read"))
+        return Reach(
+            alliances=frozenset(alliances),
+            institutions=frozenset(institutions),
+            sender=user.pk if sent else None,
+            sent_alliances=frozenset(sent - {None}),
+        )
 
     def _condition(self, rule, reach):
         condition = Q(pk__in=[])
@@ -299,6 +323,16 @@ def _cached(user, key, compute):
     if key not in cache:
         cache[key] = compute()
     return cache[key]
+
+
+def _grants(rule, action):
+    """The roles and extents of `action`: aggregating is open to every reader and to the
+    rule's extra aggregators (a reader's own extent wins)."""
+    if action == "write":
+        return rule.write
+    if action == AGGREGATE:
+        return {**rule.aggregate, **rule.read}
+    return rule.read
 
 
 def _memberships(user):

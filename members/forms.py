@@ -12,7 +12,6 @@ from alliance.models import Department, Institution, PlacementRole
 from alliance.querysets import today
 from core import access
 
-from .access import policy
 from .models import (
     ChronicCondition,
     FamilyDoctorTeam,
@@ -53,7 +52,7 @@ class BlankTextInput(forms.TextInput):
 
 def writable_institutions(user, model, **placement_filters):
     """Institutions in an alliance today where `user` may write `model` rows."""
-    return policy.institutions(user, model, mode="write").placed_on(today(), **placement_filters)
+    return access.institutions(user, model, access.WRITE).placed_on(today(), **placement_filters)
 
 
 class UserFormMixin:

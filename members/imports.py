@@ -17,7 +17,6 @@ from core.excel import BOOLEAN, CHOICE, CODE, DATE, TEXT, ImportColumn
 from core.imports import CREATE, UNCHANGED, UPDATE, Importer, RowPlan, RowRejected
 
 from . import services
-from .access import policy
 from .models import Gender, Profession, StaffMember, TitleLevel
 
 DETAIL_FIELDS = (
@@ -139,7 +138,7 @@ class StaffImport(Importer):
 
     def targets(self, user):
         """The alliances today holding an institution whose staff the user may write."""
-        writable = policy.institutions(user, StaffMember, mode="write")
+        writable = access.institutions(user, StaffMember, access.WRITE)
         held = Placement.objects.current().filter(institution__in=writable).values("alliance")
         return Alliance.objects.for_user(user).filter(pk__in=held)
 
@@ -156,7 +155,7 @@ class StaffImport(Importer):
         return self._plan_update(staff, details, label, institution, department, user=user)
 
     def _institution(self, code, user):
-        writable = policy.institutions(user, StaffMember, mode="write")
+        writable = access.institutions(user, StaffMember, access.WRITE)
         institution = writable.filter(code=code).first()
         if institution is None:
             raise RowRejected(

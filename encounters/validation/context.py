@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from alliance.models import Alliance, Department, Institution
-from members.access import RULES, policy
-from members.models import Membership, MembershipRole
+from core import access
+
+from ..models import OutpatientVisit
 
 KINDS = ("visits", "admissions")
 
@@ -135,12 +136,7 @@ def _load_institutions(codes):
 
 
 def _writer_scope(client):
-    """(own institutions, alliances administered, insurance-feed alliances) from the access policy
-    (members.access: ENCOUNTER_WRITERS) and the client's memberships."""
-    reach = policy.reach(client, RULES["encounters.outpatientvisit"], mode="write")
-    insurance = set(
-        Membership.objects.filter(user=client, role=MembershipRole.INSURANCE_FEED).values_list(
-            "alliance_id", flat=True
-        )
-    )
-    return reach.institutions, reach.alliances, insurance
+    """(own institutions, alliances administered, insurance-feed alliances): whose encounters
+    the client may write, by the access door (the insurance feed: the rows it sends itself)."""
+    reach = access.reach(client, OutpatientVisit, access.WRITE)
+    return reach.institutions, reach.alliances, reach.sent_alliances

@@ -10,10 +10,10 @@ from django.utils.translation import gettext_lazy as _
 
 from alliance.models import Alliance, Department
 from alliance.querysets import today
+from core import access
 from core.listing import Column, ScopedListView, attr
 
 from .. import services
-from ..access import RULES, policy
 from ..filtersets import StaffFilterSet
 from ..forms import STAFF_DETAIL_FIELDS, HireStaffForm, StaffUpdateForm, TransferStaffForm
 from ..models import Secondment, StaffMember, StaffPosting, TeamMembership
@@ -95,7 +95,7 @@ def department_options(request):
 def employer_of(user, institution):
     """The alliance that employs a new hire: the one the user administers (alliance roles) or,
     for an institution's administrator, the alliance their institution belongs to today."""
-    reach = policy.reach(user, RULES["members.staffmember"], mode="write")
+    reach = access.reach(user, StaffMember, access.WRITE)
     if len(reach.alliances) == 1:
         return Alliance.objects.get(pk=next(iter(reach.alliances)))
     placement = institution.placement_on(today())

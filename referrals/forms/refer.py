@@ -5,7 +5,6 @@ bed and family-doctor team among the rows they may see. Every rule is the servic
 (`referrals.services.create_referral`), whose errors come back on this form."""
 
 import uuid
-from dataclasses import replace
 from functools import cached_property
 
 from django import forms
@@ -13,33 +12,23 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from alliance.models import Department, Placement, PlacementRole
+from core import access
 from core.identity import decrypt, encrypt, mask_resident_id, patient_key, validate_resident_id
-from members.access import RULES, policy
 from members.forms import BlankTextInput
-from members.models import FamilyDoctorTeam, MembershipRole, SignedResident
+from members.models import FamilyDoctorTeam, SignedResident
 
-from ..models import Bed, Direction, OutOfCountyReason, Slot, Urgency, icd10_validator
+from ..models import Bed, Direction, OutOfCountyReason, Referral, Slot, Urgency, icd10_validator
 from ..querysets import receivers_on
 
-# The pages are for people: an HIS (api_client) writes referrals through the API, not here.
-_REFERRAL_RULE = RULES["referrals.referral"]
-PAGE_RULE = replace(
-    _REFERRAL_RULE,
-    write={
-        role: extent for role, extent in _REFERRAL_RULE.write.items() if role != MembershipRole.API_CLIENT
-    },
-)
 BLANK = [("", "---------")]
 PICK_FROM_CALENDAR = _("Choose a free slot or bed from the calendar.")
 
 
 def sending_institution_ids(user):
-    """Institutions `user` may send referrals from on these pages: where they are an institution
-    administrator or clinician (or hold a change grant on it), by the policy's own reach, which
+    """Institutions `user` may send referrals from on these pages: where they may write referrals
+    as a person (an HIS writes through the API, not here), by the access door's reach, which
     reads the memberships once per request."""
-    if not user.is_authenticated or not user.is_active:
-        return set()
-    return policy.reach(user, PAGE_RULE, mode="write").institutions
+    return access.reach(user, Referral, access.WRITE, interactive=True).institutions
 
 
 def may_refer(user):

@@ -27,7 +27,6 @@ from alliance.department_codes import COMMON_SUBJECTS, STANDARD_SUBJECTS
 from alliance.models import Institution
 from core import access
 from core.listing import Column, ScopedListView, attr
-from members.access import RULES, policy
 
 from ..forms.actions import booking_label
 from ..models import Direction, Referral, ReferralState, Urgency
@@ -198,12 +197,12 @@ class ReferralBoxView(ScopedListView):
         user = self.request.user
         if user.is_superuser:
             return Institution.objects.all(), None
-        reach = policy.reach(user, RULES["referrals.referral"], mode="read")
-        if not reach.alliances and len(reach.institutions) == 1:
-            return None, next(iter(reach.institutions))
+        reach = access.reach(user, Referral)
+        if reach.single_institution is not None:
+            return None, reach.single_institution
         if not reach.alliances:
             return Institution.objects.filter(pk__in=sorted(reach.institutions)), None
-        return policy.institutions(user, Referral), None
+        return access.institutions(user, Referral), None
 
     def get_queryset(self):
         queryset = super().get_queryset()

@@ -24,7 +24,6 @@ from alliance.models import ROLE_RANK, Institution, Placement, PlacementRole
 from alliance.querysets import today
 from core import access
 from core.forms import ServiceFormView
-from members.access import policy
 
 from .. import services
 from ..forms.pools import ConfirmForm, PublishWeekForm, TemplateEntryForm, WeekForm, next_monday
@@ -43,7 +42,7 @@ def managed_placements(user, day):
     """The institutions whose pools `user` manages, placed in an alliance on `day` (village
     clinics and partners publish none), hospitals first, with their number of template lines
     and the last week published: one query."""
-    writable = policy.institutions(user, PoolTemplateEntry, mode="write")
+    writable = access.institutions(user, PoolTemplateEntry, access.WRITE)
     lines = (
         PoolTemplateEntry.objects.filter(institution=OuterRef("institution"))
         .order_by()
