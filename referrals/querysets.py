@@ -1,7 +1,7 @@
 """Reads of referrals, slots and beds: scopes and the set-based shares the indicators reuse
 (`slots.lead.reserved`, `slots.lead.published`, reserved bed-days; DESIGN §3 "Measure")."""
 
-from django.db.models import BooleanField, Case, Count, F, FloatField, Min, Q, Sum, Value, When
+from django.db.models import Case, Count, F, FloatField, Min, Q, Sum, Value, When
 from django.db.models.functions import Cast, NullIf
 
 from alliance.models import ROLE_RANK, Placement, PlacementRole
@@ -222,41 +222,49 @@ class ReferralEventQuerySet(ScopedQuerySet):
     pass
 
 
+def route(sender, receiver):
+    """`(direction, out_of_county)` of a referral from the placement `sender` to `receiver` (its
+    placement that day; None when it has none), or None when the hierarchy forbids it. The one
+    rule that `services.classify` enforces and `receivers_on` offers:
+
+    - out of the county (no placement, another alliance, a partner): up;
+    - inside the alliance, by rank: a higher rank is up, a lower one down, the same lateral;
+    - a village clinic goes up to its own township branch only, never to another township's
+      (乡村一体化: the branch runs its village clinics); the hospitals are open to it.
+    """
+    from .models import Direction  # the models module imports this one
+
+    partner = PlacementRole.PARTNER
+    if receiver is None or receiver.alliance_id != sender.alliance_id or receiver.role == partner:
+        return Direction.UP, True
+    to_rank, from_rank = ROLE_RANK[receiver.role], ROLE_RANK[sender.role]
+    if to_rank == from_rank:
+        return Direction.LATERAL, False
+    if to_rank < from_rank:
+        return Direction.DOWN, False
+    if sender.role == PlacementRole.VILLAGE and receiver.role == PlacementRole.BRANCH:
+        return (Direction.UP, False) if receiver.institution_id == sender.parent_id else None
+    return Direction.UP, False
+
+
 def receivers_on(day, sender, direction, placements=None):
     """Where `sender` (its Placement on `day`) may refer in `direction` by that day's hierarchy
-    (the semantics of `services.classify`), in one query: the receivers' placements with their
-    institution, annotated `outside` (out of the county: a partner of the alliance or a member
-    of another alliance), the alliance's own first, higher roles first.
-
-    Up: a village clinic to its own branch and to the lead and collaborating hospitals, a branch
-    to those hospitals, anyone out of the county. Down: the alliance's lower ranks.
-    `placements` narrows the candidates (the user's scope: `Placement.objects.for_user(user)`).
+    (`route`, the rule the service checks): the receivers' placements with their institution,
+    each marked `outside` (out of the county), the alliance's own first, higher roles first.
+    `placements` narrows the candidates (the user's scope: `Placement.objects.for_user(user)`);
+    one query, and a few hundred placements at most to weigh.
     """
     from .models import Direction
 
-    rank, partner = ROLE_RANK[sender.role], PlacementRole.PARTNER
-    inside = Q(alliance=sender.alliance_id) & ~Q(role=partner)
-    outside = ~Q(alliance=sender.alliance_id) | Q(role=partner)
-    if direction == Direction.UP:
-        higher = Q(role__in=[role for role, r in ROLE_RANK.items() if r > rank and role != partner])
-        if sender.role == PlacementRole.VILLAGE:  # its own branch, not another township's
-            hospitals = [PlacementRole.LEAD, PlacementRole.COLLABORATING]
-            higher = Q(role__in=hospitals) | Q(institution=sender.parent_id)
-        condition = (inside & higher) | outside
-    elif direction == Direction.DOWN:
-        condition = inside & Q(role__in=[role for role, r in ROLE_RANK.items() if r < rank])
-    else:
-        condition = Q(pk__in=[])
-    roles = enumerate(PlacementRole.values)
-    order = Case(*(When(role=role, then=Value(i)) for i, role in roles), default=Value(9))
     placements = placements if placements is not None else Placement.objects.all()
-    return (
-        placements.on(day)
-        .filter(condition)
-        .exclude(institution=sender.institution_id)
-        .annotate(
-            outside=Case(When(outside, then=Value(True)), default=Value(False), output_field=BooleanField())
-        )
-        .select_related("institution")
-        .order_by("outside", order, "institution__code")
-    )
+    candidates = placements.on(day).exclude(institution=sender.institution_id).select_related("institution")
+    if direction != Direction.UP:  # only an up-referral leaves the alliance: read no other
+        candidates = candidates.filter(alliance=sender.alliance_id).exclude(role=PlacementRole.PARTNER)
+    offered = []
+    for placement in candidates:
+        way = route(sender, placement)
+        if way is not None and way[0] == direction:
+            placement.outside = way[1]
+            offered.append(placement)
+    order = {role: i for i, role in enumerate(PlacementRole.values)}
+    return sorted(offered, key=lambda p: (p.outside, order[p.role], p.institution.code))

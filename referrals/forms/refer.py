@@ -2,7 +2,8 @@
 doctor picked among the rows the hierarchy and the access policy offer: the sending institution
 among their own, the receiver among those `receivers_on` allows today, the department, slot,
 bed and family-doctor team among the rows they may see. Every rule is the service's
-(`referrals.services.create_referral`), whose errors come back on this form."""
+(`referrals.services.create_referral`), whose errors come back on this form; where the page
+offers a choice it asks the function the service checks (`route`, `needs_reason_code`)."""
 
 import uuid
 from functools import cached_property
@@ -15,10 +16,11 @@ from alliance.models import Department, Placement, PlacementRole
 from core import access
 from core.identity import decrypt, encrypt, mask_resident_id, patient_key, validate_resident_id
 from members.forms import BlankTextInput
-from members.models import FamilyDoctorTeam, SignedResident
+from members.models import FamilyDoctorTeam
 
-from ..models import Bed, Direction, OutOfCountyReason, Referral, Slot, Urgency, icd10_validator
+from ..models import Bed, OutOfCountyReason, Referral, Slot, Urgency, icd10_validator
 from ..querysets import receivers_on
+from ..services import needs_reason_code
 
 BLANK = [("", "---------")]
 PICK_FROM_CALENDAR = _("Choose a free slot or bed from the calendar.")
@@ -183,8 +185,8 @@ class ReferForm(forms.Form):
 
     @property
     def needs_reason_code(self):
-        """An up-referral out of the county asks for its coded reason (DESIGN §3)."""
-        return self.direction == Direction.UP and self.receiver is not None and self.receiver.outside
+        """The coded reason is asked for exactly when the service requires it."""
+        return self.receiver is not None and needs_reason_code(self.direction, self.receiver.outside)
 
     @property
     def several_senders(self):
@@ -214,21 +216,6 @@ class ReferForm(forms.Form):
 
     def clean_reason(self):
         return self.cleaned_data["reason"].strip()
-
-    def clean(self):
-        data = super().clean()
-        if self.needs_reason_code and not data.get("reason_code"):
-            self.add_error("reason_code", _("An up-referral out of the county needs a coded reason."))
-        team, number = data.get("team"), data.get("id_number")
-        if team is not None and number and not self._under_contract(number, team):
-            self.add_error(
-                None, _("This patient has no family-doctor contract with this team; find the resident again.")
-            )
-        return data
-
-    def _under_contract(self, number, team):
-        residents = SignedResident.objects.for_user(self.user).with_id_number(number)
-        return residents.under_contract_on(self.day).filter(team=team).exists()
 
     # --- what the service receives -----------------------------------------------------------
     def service_arguments(self):

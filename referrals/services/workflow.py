@@ -12,12 +12,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from alliance.models import ROLE_RANK, Alliance, PlacementRole
+from alliance.models import Alliance, PlacementRole
 from core.exceptions import Conflict
 from core.identity import encrypt, mask_name, mask_resident_id, patient_key, validate_resident_id
 from members.models import SignedResident
 
 from ..models import Direction, Referral, ReferralEvent, ReferralSettings, ReferralState
+from ..querysets import route
 from .booking import book_new, book_or_swap, release
 from .common import ensure_acts_for, placements_on
 
@@ -112,27 +113,24 @@ def _notify(referral, event):
 
 
 def classify(from_institution, to_institution, day):
-    """`(direction, alliance, out_of_county)` by the hierarchy on `day`: village → branch →
-    lead/collaborating is up, the reverse down, the same rank lateral; an institution outside
-    the sender's alliance (or a partner) is out of the county, and up. The alliance comes with
-    its referral settings read (one query for it all)."""
+    """`(direction, alliance, out_of_county)` by the hierarchy on `day` (`querysets.route`, the
+    rule the refer page offers too): village → its own branch → lead/collaborating is up, the
+    reverse down, the same rank lateral; an institution outside the sender's alliance (or a
+    partner) is out of the county, and up. The alliance comes with its referral settings read
+    (one query for it all)."""
     placements = placements_on(day, from_institution, to_institution)
     sender = placements.get(from_institution.pk)
     if sender is None or sender.role == PlacementRole.PARTNER:
         raise ValidationError(
             {"from_institution": _("The sending institution is not a member of an alliance on this day.")}
         )
-    receiver = placements.get(to_institution.pk)
-    outside = receiver is None or receiver.alliance_id != sender.alliance_id
-    to_rank = ROLE_RANK[PlacementRole.PARTNER] if outside else ROLE_RANK[receiver.role]
-    from_rank = ROLE_RANK[sender.role]
-    if to_rank > from_rank:
-        direction = Direction.UP
-    elif to_rank < from_rank:
-        direction = Direction.DOWN
-    else:
-        direction = Direction.LATERAL
-    return direction, sender.alliance, outside or receiver.role == PlacementRole.PARTNER
+    way = route(sender, placements.get(to_institution.pk))
+    if way is None:
+        raise ValidationError(
+            {"to_institution": _("A village clinic refers up to its own township health centre only.")}
+        )
+    direction, out_of_county = way
+    return direction, sender.alliance, out_of_county
 
 
 def _patient_fields(patient):
@@ -154,11 +152,25 @@ def _patient_fields(patient):
     }
 
 
-def _signed_team(key, signed, team):
-    """The family-doctor team of a signed resident: the one given, or the open contract found
-    by the patient key; a team given makes the patient a signed resident."""
-    if team is None and signed:
-        contract = SignedResident.objects.filter(patient_key=key, valid_to__isnull=True).first()
+def needs_reason_code(direction, out_of_county):
+    """An up-referral out of the county needs its coded reason (DESIGN §3): the service refuses
+    one without it, and the refer page asks for it exactly then."""
+    return direction == Direction.UP and out_of_county
+
+
+def _signed_team(key, signed, team, now):
+    """The family-doctor team of a signed resident: the one given, which must hold the patient's
+    contract on that day, or the contract found by the patient key; a team makes the patient a
+    signed resident."""
+    contracts = SignedResident.objects.filter(patient_key=key).under_contract_on(timezone.localdate(now))
+    if team is not None:
+        if not contracts.filter(team=team).exists():
+            raise ValidationError(
+                {"team": _("This patient has no family-doctor contract with this team on this day.")}
+            )
+        return True, team
+    if signed:
+        contract = contracts.select_related("team").first()
         team = contract.team if contract else None
     return bool(signed or team), team
 
@@ -196,12 +208,12 @@ def create_referral(
         raise ValidationError(
             {"direction": _("By the hierarchy today this is a %(d)s.") % {"d": Direction(computed).label}}
         )
-    if out_of_county and computed == Direction.UP and not reason_code:
+    if needs_reason_code(computed, out_of_county) and not reason_code:
         raise ValidationError({"reason_code": _("An up-referral out of the county needs a coded reason.")})
     if to_department is not None and to_department.institution_id != to_institution.pk:
         raise ValidationError({"to_department": _("This department belongs to another institution.")})
     fields = _patient_fields(patient)
-    signed, team = _signed_team(fields["patient_key"], patient.get("signed_resident"), team)
+    signed, team = _signed_team(fields["patient_key"], patient.get("signed_resident"), team, now)
     referral = Referral(
         alliance=alliance,
         direction=computed,

@@ -71,7 +71,8 @@ class ReferView(ServiceFormView):
     form_class = ReferForm
     template_name = "referrals/refer_form.html"
     direction = Direction.UP
-    error_renames = {"patient": "id_number", "direction": "to_institution"}
+    # The team is a hidden field (found with the resident): its error shows above the form.
+    error_renames = {"patient": "id_number", "direction": "to_institution", "team": None}
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and not may_refer(request.user):
