@@ -49,7 +49,9 @@ def test_api_refuses_a_village_clinic_referring_to_another_townships_branch(clie
 @pytest.mark.parametrize("receiver", ["own_branch", "lead", "collaborating"])
 def test_api_accepts_a_village_clinic_referring_to_its_branch_and_the_hospitals(client_for, county, receiver):
     village = county.villages[0]
-    to = {"own_branch": county.branches[0], "lead": county.lead, "collaborating": county.collaborating}[receiver]
+    to = {"own_branch": county.branches[0], "lead": county.lead, "collaborating": county.collaborating}[
+        receiver
+    ]
     doctor = member("clinician", village)
 
     answer = client_for(doctor).post(URL, _body(village, to), format="json")
@@ -99,7 +101,9 @@ def outside_hospital(county):
     return hospital
 
 
-def test_api_refuses_an_out_of_county_up_referral_without_a_reason_code(client_for, county, sender, outside_hospital):
+def test_api_refuses_an_out_of_county_up_referral_without_a_reason_code(
+    client_for, county, sender, outside_hospital
+):
     answer = client_for(sender).post(URL, _body(county.home, outside_hospital), format="json")
 
     assert answer.status_code == 400
