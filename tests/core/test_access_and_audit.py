@@ -22,13 +22,14 @@ def test_scope_asks_the_policy_named_in_settings(settings):
     try:
         visible = access.scope(Job.objects.all(), UserFactory())
         assert list(visible.values_list("kind", flat=True)) == ["a"]
+        assert not access.scope(Job.objects.all(), UserFactory(), access.WRITE).exists()
     finally:
         access.get_access_policy.cache_clear()
 
 
 class _OnlyKindA:
-    def scope(self, queryset, user):
-        return queryset.filter(kind="a")
+    def scope(self, queryset, user, action):
+        return queryset.filter(kind="a") if action == access.READ else queryset.none()
 
     def can_write(self, user, model, obj=None):
         return False
