@@ -1,22 +1,27 @@
 """Webhooks to an institution's HIS (issue 6.5): configuration, sending and delivery.
 
-An event for an institution with an active webhook becomes a WebhookDelivery row, and
-`deliver_webhook_task` POSTs it once the transaction commits. The body is compact JSON with
+An event published through `core.events.publish` for an institution with an active webhook
+becomes a WebhookDelivery row, and `deliver_webhook_task` (on the `webhooks` queue) POSTs it once
+the transaction commits. The body is compact JSON with
 sorted keys in UTF-8; `X-Alliance-Signature: sha256=<hex>` is the HMAC-SHA256 of exactly those
 bytes under the webhook's secret. A failed attempt (no connection, timeout, an answer other than
 2xx) is recorded and retried by Celery with exponential backoff; after MAX_ATTEMPTS the delivery
-is marked failed. The standard library's urllib does the POST: no new dependency for one request.
+is marked failed. Without a broker (eager mode) a background thread makes the same attempts, so
+no request ever waits for an HIS. The standard library's urllib does the POST: no new dependency for one request.
 """
 
 import hashlib
 import hmac
 import json
+import threading
+import time
 import urllib.error
 import urllib.request
 from http.client import HTTPException
 
+from celery import current_app
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from .models import InstitutionWebhook, WebhookDelivery, WebhookDeliveryState, generate_webhook_secret
@@ -25,6 +30,7 @@ MAX_ATTEMPTS = 6
 TIMEOUT_SECONDS = 5
 BACKOFF_BASE_SECONDS = 30
 ERROR_LENGTH = 1000  # enough to diagnose; an HIS error page can be megabytes
+EAGER_THREAD_PREFIX = "webhook-delivery-"
 
 
 class DeliveryFailed(Exception):
@@ -83,26 +89,50 @@ def sign(secret, body):
 
 
 @transaction.atomic
-def send_webhook(institution, *, event, payload):
-    """Queue `event` for `institution`'s HIS; None when it has no active webhook.
+def send_webhooks(institutions, *, event, payload):
+    """Queue `event` for the HIS of each of `institutions` (or ids) that has an active webhook;
+    returns the deliveries. `core.events.publish` calls this on commit (settings.WEBHOOK_SENDER).
 
-    The payload is stored as JSON (dates and decimals as strings) and the task is enqueued on
-    commit, so an HIS never hears of a change that was rolled back.
+    The payload is stored as JSON (dates and decimals as strings) and each delivery is enqueued
+    on commit, so an HIS never hears of a change that was rolled back.
     """
-    webhook = InstitutionWebhook.objects.filter(institution=institution, active=True).first()
-    if webhook is None:
-        return None
-    delivery = WebhookDelivery.objects.create(
-        webhook=webhook, event=event, payload=json.loads(encode_body(payload))
+    ids = [getattr(institution, "pk", institution) for institution in institutions]
+    stored = json.loads(encode_body(payload))
+    deliveries = WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(webhook=webhook, event=event, payload=stored)
+        for webhook in InstitutionWebhook.objects.filter(institution__in=ids, active=True)
     )
-    transaction.on_commit(lambda: _enqueue(delivery.pk), robust=True)
-    return delivery
+    if deliveries:
+        delivery_ids = [delivery.pk for delivery in deliveries]
+        transaction.on_commit(lambda: _enqueue(delivery_ids), robust=True)
+    return deliveries
 
 
-def _enqueue(delivery_id):
+def _enqueue(delivery_ids):
+    """Hand the deliveries to the `webhooks` queue (settings.CELERY_TASK_ROUTES). Without a broker
+    (eager mode) a background thread delivers them instead, so a slow or failing HIS never holds
+    the request that caused the event; it waits out the same backoff between attempts."""
     from .tasks import deliver_webhook_task
 
-    deliver_webhook_task.delay(delivery_id)
+    if current_app.conf.task_always_eager:
+        name = f"{EAGER_THREAD_PREFIX}{delivery_ids[0]}"
+        threading.Thread(target=_deliver_in_thread, args=(delivery_ids,), name=name, daemon=True).start()
+        return
+    for delivery_id in delivery_ids:
+        deliver_webhook_task.delay(delivery_id)
+
+
+def _deliver_in_thread(delivery_ids):
+    try:
+        for delivery_id in delivery_ids:
+            while True:
+                try:
+                    deliver_webhook(delivery_id)
+                    break
+                except DeliveryFailed as failure:
+                    time.sleep(backoff_seconds(failure.attempts))
+    finally:
+        connections.close_all()  # this thread's own connections
 
 
 # --- Delivering -------------------------------------------------------------------------------

@@ -165,6 +165,10 @@ CELERY_TASK_IGNORE_RESULT = True  # progress and results live in core.Job rows, 
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "Asia/Shanghai"
+# One queue per kind of work (DESIGN §6): webhook POSTs wait on other systems, so they have their
+# own queue and worker (docker-compose.yml) and never hold up the default one.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {"alliance.tasks.deliver_webhook_task": {"queue": "webhooks"}}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # The beat schedule is declared here, in code; django-celery-beat's database scheduler loads it
 # so staff can see and pause entries in the admin.
@@ -196,6 +200,8 @@ AUTHENTICATION_BACKENDS = [
 # Which institutions a user may see and what each role may do (DESIGN.md §5). Core reaches the
 # policy only through this dotted path, the way Django reaches its auth backends.
 ACCESS_POLICY = "members.access.policy"
+# Where `core.events.publish` sends an event's webhooks (core imports no app; DESIGN §2).
+WEBHOOK_SENDER = "alliance.webhooks.send_webhooks"
 GUARDIAN_RAISE_403 = False
 ANONYMOUS_USER_NAME = None
 LOGIN_URL = "login"

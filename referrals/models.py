@@ -10,7 +10,7 @@ import datetime
 import re
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -464,6 +464,13 @@ class Referral(TimeStampedModel):
 
     def can_move_to(self, state):
         return state in TRANSITIONS.get(self.state, set())
+
+    def held_id(self, name):
+        """The id of the `slot` or `bed` this referral holds (a reverse one-to-one), or None."""
+        try:
+            return getattr(self, name).pk
+        except ObjectDoesNotExist:
+            return None
 
 
 class ReferralEvent(models.Model):

@@ -76,8 +76,26 @@ def celery_worker(settings):
     settings.CELERY_TASK_ALWAYS_EAGER = False
     current_app.conf.task_always_eager = False
     current_app.control.purge()
-    with start_worker(current_app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
+    with start_worker(
+        current_app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=["celery", "webhooks"]
+    ) as worker:
         yield worker
+
+
+@pytest.fixture
+def his_factory():
+    """Start stand-in HIS servers (tests/his.py); all are shut down after the test."""
+    from tests.his import HIS
+
+    servers = []
+
+    def make(**kwargs):
+        servers.append(HIS(**kwargs))
+        return servers[-1]
+
+    yield make
+    for server in servers:
+        server.close()
 
 
 @pytest.fixture

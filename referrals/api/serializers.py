@@ -204,19 +204,11 @@ class ReferralSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_slot(self, referral):
-        return _held(referral, "slot")
+        return referral.held_id("slot")
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_bed(self, referral):
-        return _held(referral, "bed")
-
-
-def _held(referral, name):
-    """The id of the slot or bed the referral holds (a reverse one-to-one), or None."""
-    try:
-        return getattr(referral, name).pk
-    except (Slot.DoesNotExist, Bed.DoesNotExist):
-        return None
+        return referral.held_id("bed")
 
 
 class ReferralCreateSerializer(DepartmentCodeMixin, serializers.Serializer):

@@ -50,11 +50,16 @@ def _holds(referral, model, row):
     model._meta.get_field("referral").remote_field.set_cached_value(referral, row)
 
 
+def holds_nothing(referral):
+    """Note in memory that a referral just created holds no slot and no bed."""
+    _holds(referral, Slot, None)
+    _holds(referral, Bed, None)
+
+
 def release(referral):
     Slot.objects.filter(referral=referral).update(referral=None)
     Bed.objects.filter(referral=referral).update(referral=None)
-    _holds(referral, Slot, None)
-    _holds(referral, Bed, None)
+    holds_nothing(referral)
 
 
 def book_new(referral, *, slot, bed, now):

@@ -3,7 +3,7 @@
 Every verb checks the TRANSITIONS table and who may do it (DESIGN §5: the sending institution's
 staff submit and cancel, the receiving institution's staff accept, reject, record arrival,
 completion and no-show; expiry is the system's), locks the referral, records a ReferralEvent and
-schedules the notification on commit. Times that rules compare come from Python
+publishes the move on commit (`events.publish_move`: the inbox and the HIS webhooks). Times that rules compare come from Python
 (`timezone.now()`), never from the database.
 """
 
@@ -19,8 +19,9 @@ from members.models import SignedResident
 
 from ..models import Direction, Referral, ReferralEvent, ReferralSettings, ReferralState
 from ..querysets import route
-from .booking import book_new, book_or_swap, release
+from .booking import book_new, book_or_swap, holds_nothing, release
 from .common import ensure_acts_for, placements_on
+from .events import REFERRED_BACK, publish_move
 
 S = ReferralState
 # The timestamp each state sets; the closing states share `closed_at`.
@@ -48,9 +49,9 @@ def _locked(referral):
     return Referral.objects.for_list().select_for_update(of=("self",)).get(pk=referral.pk)
 
 
-def _move(referral, to_state, *, acting_user, now, note=""):
+def _move(referral, to_state, *, acting_user, now, note="", published=None):
     """Check the TRANSITIONS table, change the state, stamp the time, record the event and
-    schedule the notification (on commit). Releases the slot or bed on a closing move."""
+    publish the move (on commit). Releases the slot or bed on a closing move."""
     if not referral.can_move_to(to_state):
         raise Conflict(
             _("A referral in state “%(state)s” cannot become “%(to)s”.")
@@ -61,7 +62,7 @@ def _move(referral, to_state, *, acting_user, now, note=""):
     referral.save(update_fields=_stamp(referral, to_state, now))
     if to_state in RELEASING:
         release(referral)
-    _record(referral, from_state, to_state, acting_user=acting_user, now=now, note=note)
+    _record(referral, from_state, to_state, acting_user=acting_user, now=now, note=note, published=published)
     return referral
 
 
@@ -87,10 +88,12 @@ def _settings(alliance):
     return getattr(alliance, "referral_settings", None) or ReferralSettings(alliance=alliance)
 
 
-def _record(referral, from_state, to_state, *, acting_user, now, note=""):
+def _record(referral, from_state, to_state, *, acting_user, now, note="", published=None):
+    """Write the event row and publish the move on commit (`published`: the event name when it
+    is not the state's, as for a referral back)."""
     ReferralEvent.objects.create(**_event(referral, from_state, to_state, acting_user, now, note))
     if to_state != S.DRAFT:  # a draft is the sender's own business
-        _notify(referral, to_state)
+        publish_move(referral, published or to_state, now)
 
 
 def _event(referral, from_state, to_state, acting_user, now, note=""):
@@ -102,14 +105,6 @@ def _event(referral, from_state, to_state, acting_user, now, note=""):
         "at": now,
         "note": note,
     }
-
-
-def _notify(referral, event):
-    """The one seam to notifications: a task after commit (issue 6 point 5 owns the message)."""
-    from ..tasks import notify_referral_task
-
-    referral_id = referral.pk
-    transaction.on_commit(lambda: notify_referral_task.delay(referral_id, event))
 
 
 def classify(from_institution, to_institution, day):
@@ -199,7 +194,7 @@ def create_referral(
     out of the county needs `reason_code`; referrals inside the alliance count the deductible
     continuously (起付线连续计算); a signed resident referred up gets the priority flag.
     Everything is checked before one transaction writes the referral (submitted at once, with
-    both events: created as a draft, then submitted), books and schedules the notification.
+    both events: created as a draft, then submitted), books and publishes the move.
     """
     now = now or timezone.now()
     ensure_acts_for(acting_user, from_institution)
@@ -243,7 +238,7 @@ def create_referral(
             ReferralEvent(**_event(referral, *move, acting_user, now)) for move in moves
         )
         if submit:
-            _notify(referral, S.SUBMITTED)
+            publish_move(referral, S.SUBMITTED, now)
     return referral
 
 
@@ -342,7 +337,7 @@ def expire_referrals(now):
     expired = 0
     for pk in Referral.objects.answer_overdue(now).values_list("pk", flat=True):
         with transaction.atomic():
-            referral = Referral.objects.select_for_update().filter(pk=pk).first()
+            referral = Referral.objects.for_list().select_for_update(of=("self",)).filter(pk=pk).first()
             if referral is None or referral.state != S.SUBMITTED or referral.answer_due_at > now:
                 continue
             _move(referral, S.EXPIRED, acting_user=None, now=now, note=_("No answer in time."))
@@ -382,8 +377,9 @@ def refer_back(referral, *, acting_user, summary="", to_department=None, urgency
         created_by=acting_user,
         **{name: getattr(referral, name) for name in PATIENT_COPIED},
     )
+    holds_nothing(back)
     _record(back, "", S.DRAFT, acting_user=acting_user, now=now)
-    return _move(back, S.SUBMITTED, acting_user=acting_user, now=now)
+    return _move(back, S.SUBMITTED, acting_user=acting_user, now=now, published=REFERRED_BACK)
 
 
 PATIENT_COPIED = (

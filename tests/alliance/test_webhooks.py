@@ -1,12 +1,8 @@
 """Webhooks to an institution's HIS (issue 6.5), received by a local HTTP server that checks the
 HMAC signature the way an HIS would. No other network access."""
 
-import hashlib
-import hmac
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.urls import reverse
@@ -15,61 +11,11 @@ from alliance import webhooks
 from alliance.models import InstitutionWebhook, WebhookDelivery, WebhookDeliveryState
 from alliance.tasks import deliver_webhook_task
 from tests.alliance.factories import InstitutionFactory
+from tests.his import join_eager_deliveries
 
 pytestmark = pytest.mark.django_db
 
 PAYLOAD = {"referral": 17, "state": "accepted", "patient": "张*", "amount": "12.50"}
-
-
-class HIS:
-    """A stand-in HIS on 127.0.0.1 and an ephemeral port: answers with `statuses` in turn (the
-    last one repeats), records each request and whether its signature verified."""
-
-    def __init__(self, statuses=(200,), delay=0.0):
-        self.statuses, self.delay, self.received = list(statuses), delay, []
-        self.secret = None
-        his = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                his.received.append(
-                    {"headers": dict(self.headers), "body": body, "verified": his.verify(self, body)}
-                )
-                time.sleep(his.delay)
-                status = his.statuses.pop(0) if len(his.statuses) > 1 else his.statuses[0]
-                self.send_response(status)
-                if 300 <= status < 400:
-                    self.send_header("Location", "http://127.0.0.1:9/elsewhere")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def verify(self, request, body):
-        expected = "sha256=" + hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(request.headers.get("X-Alliance-Signature", ""), expected)
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def his_factory():
-    servers = []
-
-    def make(**kwargs):
-        servers.append(HIS(**kwargs))
-        return servers[-1]
-
-    yield make
-    for server in servers:
-        server.close()
 
 
 def _webhook_for(his, *, active=True):
@@ -79,14 +25,22 @@ def _webhook_for(his, *, active=True):
 
 
 def _send(webhook, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        return webhooks.send_webhook(webhook.institution, event="referral.accepted", payload=PAYLOAD)
+    """Send one event and deliver it as the worker would (the task, run in this thread)."""
+    with django_capture_on_commit_callbacks(execute=False):
+        (delivery,) = webhooks.send_webhooks(
+            [webhook.institution], event="referral.accepted", payload=PAYLOAD
+        )
+    try:
+        deliver_webhook_task.apply(args=[delivery.pk])
+    finally:
+        delivery.refresh_from_db()
+    return delivery
 
 
 # --- Which institutions get a delivery ---------------------------------------------------------
 def test_no_delivery_without_a_webhook(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
-        assert webhooks.send_webhook(InstitutionFactory(), event="e", payload={}) is None
+        assert webhooks.send_webhooks([InstitutionFactory()], event="e", payload={}) == []
 
     assert callbacks == [] and not WebhookDelivery.objects.exists()
 
@@ -96,19 +50,31 @@ def test_no_delivery_for_a_switched_off_webhook(his_factory, django_capture_on_c
     webhook = _webhook_for(his, active=False)
 
     with django_capture_on_commit_callbacks() as callbacks:
-        assert webhooks.send_webhook(webhook.institution, event="e", payload={}) is None
+        assert webhooks.send_webhooks([webhook.institution], event="e", payload={}) == []
 
     assert callbacks == [] and not WebhookDelivery.objects.exists() and his.received == []
 
 
-def test_the_task_is_enqueued_only_on_commit(his_factory, django_capture_on_commit_callbacks):
-    webhook = _webhook_for(his_factory())
+def test_one_delivery_per_institution_with_a_webhook(his_factory, django_capture_on_commit_callbacks):
+    first, second = _webhook_for(his_factory()), _webhook_for(his_factory())
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        delivery = webhooks.send_webhook(webhook.institution, event="e", payload=PAYLOAD)
+        sent = webhooks.send_webhooks(
+            [first.institution, second.institution.pk, InstitutionFactory()], event="e", payload=PAYLOAD
+        )
 
-    assert len(callbacks) == 1
-    assert (delivery.state, delivery.attempts, delivery.payload) == (WebhookDeliveryState.PENDING, 0, PAYLOAD)
+    assert len(callbacks) == 1  # one enqueueing, on commit, for all of them
+    assert sorted(delivery.webhook_id for delivery in sent) == sorted([first.pk, second.pk])
+    assert all(
+        (delivery.state, delivery.attempts, delivery.payload) == (WebhookDeliveryState.PENDING, 0, PAYLOAD)
+        for delivery in WebhookDelivery.objects.all()
+    )
+
+
+def test_the_task_is_routed_to_the_webhooks_queue(settings):
+    from celery import current_app
+
+    assert current_app.amqp.router.route({}, deliver_webhook_task.name)["queue"].name == "webhooks"
 
 
 def test_each_webhook_has_its_own_generated_secret(his_factory):
@@ -182,14 +148,20 @@ def test_a_failing_his_keeps_the_delivery_pending_until_the_last_attempt(his_fac
     assert webhooks.deliver_webhook(delivery.pk) is None and len(his.received) == 6
 
 
-def test_the_task_retries_at_once_in_eager_mode_and_then_gives_up(
-    his_factory, django_capture_on_commit_callbacks
-):
-    his = his_factory(statuses=[503])
+@pytest.mark.django_db(transaction=True)
+def test_in_eager_mode_a_failing_his_never_holds_the_caller(his_factory, monkeypatch):
+    """No broker: a background thread makes the attempts, with the backoff between them (here
+    shortened), while the caller's transaction has long returned."""
+    monkeypatch.setattr(webhooks, "BACKOFF_BASE_SECONDS", 0.01)
+    his = his_factory(statuses=[503], delay=0.5)
+    webhook = _webhook_for(his)
+
     started = time.monotonic()
+    (delivery,) = webhooks.send_webhooks([webhook.institution], event="e", payload=PAYLOAD)
+    returned = time.monotonic() - started
+    join_eager_deliveries()
 
-    delivery = _send(_webhook_for(his), django_capture_on_commit_callbacks)
-
+    assert returned < 0.4  # the first attempt alone takes 0.5 s at this HIS
     delivery.refresh_from_db()
     assert (delivery.state, delivery.attempts, delivery.last_status_code) == (
         WebhookDeliveryState.FAILED,
@@ -197,13 +169,15 @@ def test_the_task_retries_at_once_in_eager_mode_and_then_gives_up(
         503,
     )
     assert len(his.received) == 6 and all(request["verified"] for request in his.received)
-    assert time.monotonic() - started < 5  # no countdown was waited for
 
 
-def test_the_task_delivers_after_two_failures(his_factory, django_capture_on_commit_callbacks):
+@pytest.mark.django_db(transaction=True)
+def test_in_eager_mode_the_thread_delivers_after_two_failures(his_factory, monkeypatch):
+    monkeypatch.setattr(webhooks, "BACKOFF_BASE_SECONDS", 0.01)
     his = his_factory(statuses=[500, 502, 204])
 
-    delivery = _send(_webhook_for(his), django_capture_on_commit_callbacks)
+    (delivery,) = webhooks.send_webhooks([_webhook_for(his).institution], event="e", payload=PAYLOAD)
+    join_eager_deliveries()
 
     delivery.refresh_from_db()
     assert (delivery.state, delivery.attempts, delivery.last_status_code) == (
@@ -211,6 +185,26 @@ def test_the_task_delivers_after_two_failures(his_factory, django_capture_on_com
         3,
         204,
     )
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_delivers_from_the_webhooks_queue(his_factory, celery_worker):
+    his = his_factory()
+
+    (delivery,) = webhooks.send_webhooks([_webhook_for(his).institution], event="e", payload=PAYLOAD)
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not his.received:
+        time.sleep(0.1)
+    assert [request["verified"] for request in his.received] == [True]
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        delivery.refresh_from_db()
+        if delivery.state == WebhookDeliveryState.DELIVERED:
+            break
+        time.sleep(0.1)
+    assert delivery.state == WebhookDeliveryState.DELIVERED
 
 
 def test_retries_back_off_exponentially_up_to_six_attempts():

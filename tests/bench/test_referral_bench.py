@@ -2,8 +2,9 @@
 
 A real gunicorn (a subprocess) serves the SAME PostgreSQL test database this run created
 (`django_db(transaction=True)`, so the rows are committed and visible to it), with production
-settings: DEBUG off, notifications queued to the real Redis broker on commit, and a real Celery
-worker (another subprocess) delivering them; after the runs every referral's notifications must
+settings: DEBUG off, each move published on commit (`core.events.publish`: the inbox rows, and
+webhook deliveries queued to the real Redis broker), and a real Celery worker (another subprocess)
+consuming the default and `webhooks` queues; after the runs every referral's notifications must
 have arrived. 20 clients (threads here, each holding keep-alive HTTP connections, as an HIS
 would) create up-referrals that book a free reserved slot at the lead hospital, and the lead's
 clinicians accept them. For each server configuration in CONFIGS: one client alone first (the
@@ -210,6 +211,7 @@ def celery_process(transactional_db):
     broker = redis.Redis.from_url(_redis_url())
     broker.flushdb()
     command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=WARNING"]
+    command += ["-Q", "celery,webhooks"]
     command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, cwd=ROOT, env=_environment(), stdout=log, stderr=log)

@@ -450,7 +450,11 @@ def test_receiver_notified_on_commit(county, receiver, django_capture_on_commit_
     with django_capture_on_commit_callbacks(execute=True):
         made = referral(county.home, county.lead)
     note = Notification.objects.get(user=receiver)
-    assert (note.event, note.payload) == ("referral.submitted", {"referral": made.pk, "state": "submitted"})
+    assert (note.event, note.payload["referral"], note.payload["state"]) == (
+        "referral.submitted",
+        made.pk,
+        "submitted",
+    )
 
 
 def test_sender_notified_of_rejection(county, sender, receiver, django_capture_on_commit_callbacks):
