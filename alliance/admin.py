@@ -10,6 +10,7 @@ from guardian.admin import GuardedModelAdmin
 from core.admin import ServiceAdminMixin, ServiceInlineMixin, ServiceModelAdmin
 
 from . import services, webhooks
+from .choices import PlacementRole
 from .models import (
     Alliance,
     AlliancePopulation,
@@ -20,7 +21,6 @@ from .models import (
     InstitutionWebhook,
     Meeting,
     Placement,
-    PlacementRole,
     WebhookDelivery,
 )
 from .querysets import today

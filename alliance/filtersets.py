@@ -8,7 +8,8 @@ from django.utils.translation import gettext_lazy as _
 
 from core.filters import ScopedCodeChoiceFilter, ScopedModelChoiceFilter
 
-from .models import Alliance, AllianceKind, Department, Institution, InstitutionLevel, PlacementRole
+from .choices import AllianceKind, InstitutionLevel, PlacementRole
+from .models import Alliance, Department, Institution
 from .querysets import today
 
 

@@ -11,15 +11,8 @@ from django.utils.translation import gettext_lazy as _
 
 from core import access
 
-from .models import (
-    Alliance,
-    CommitteeMember,
-    GovernanceDocument,
-    Institution,
-    Meeting,
-    Placement,
-    PlacementRole,
-)
+from .choices import PlacementRole
+from .models import Alliance, CommitteeMember, GovernanceDocument, Institution, Meeting, Placement
 from .querysets import today
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")

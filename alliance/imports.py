@@ -17,7 +17,8 @@ from core.identity import normalize_resident_id
 from core.imports import CREATE, UNCHANGED, UPDATE, Importer, RowPlan, RowRejected
 
 from . import services
-from .models import Alliance, Institution, InstitutionLevel, Placement, PlacementRole
+from .choices import InstitutionLevel, PlacementRole
+from .models import Alliance, Institution, Placement
 from .querysets import today
 
 DETAIL_FIELDS = ("name", "level", "credit_code", "region_code", "licensed_beds", "open_beds")
@@ -152,7 +153,7 @@ class InstitutionImport(Importer):
         ]
         return Alliance.objects.filter(pk__in=ids)
 
-    def plan(self, values, *, user, target):
+    def plan(self, values, *, user, target, context):
         institution = Institution.objects.filter(code=values["code"]).first()
         details = {name: values[name] for name in DETAIL_FIELDS if values.get(name) not in (None, "")}
         if institution is None:

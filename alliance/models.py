@@ -13,6 +13,15 @@ from django.utils.translation import gettext_lazy as _
 from core.identity import validate_credit_code, validate_region_code
 from core.models import DATES_IN_ORDER, TimeStampedModel
 
+from .choices import (
+    AllianceKind,
+    CommitteePosition,
+    DocumentKind,
+    InstitutionLevel,
+    MeetingKind,
+    PlacementRole,
+    WebhookDeliveryState,
+)
 from .department_codes import STANDARD_SUBJECTS
 from .querysets import (
     AllianceQuerySet,
@@ -30,11 +39,6 @@ def region_code_validator(value):
 
 def credit_code_validator(value):
     validate_credit_code(value)
-
-
-class AllianceKind(models.TextChoices):
-    COUNTY = "county", _("County medical alliance")
-    CITY = "city", _("City medical group")
 
 
 class Alliance(TimeStampedModel):
@@ -99,12 +103,6 @@ class AlliancePopulation(models.Model):
         return f"{self.alliance} {self.year}: {self.resident_population}"
 
 
-class InstitutionLevel(models.TextChoices):
-    PRIMARY = "primary", _("Primary")
-    SECONDARY = "secondary", _("Secondary")
-    TERTIARY = "tertiary", _("Tertiary")
-
-
 class Institution(TimeStampedModel):
     """A member institution (成员单位): hospital, township health centre or village clinic.
 
@@ -149,14 +147,6 @@ class Institution(TimeStampedModel):
         if prefetched is not None:
             return prefetched[0] if prefetched else None
         return self.placements.on(date).select_related("alliance", "parent").first()
-
-
-class PlacementRole(models.TextChoices):
-    LEAD = "lead", _("Lead hospital")
-    COLLABORATING = "collaborating", _("Collaborating hospital")
-    BRANCH = "branch", _("Branch (township health centre)")
-    VILLAGE = "village", _("Village clinic")
-    PARTNER = "partner", _("Partner institution")
 
 
 # Rank for "up" and "down": a village clinic refers up to its branch, a branch to the hospitals.
@@ -271,13 +261,6 @@ class Department(TimeStampedModel):
 
 
 # --- Governance -------------------------------------------------------------------------------
-class CommitteePosition(models.TextChoices):
-    CHAIR = "chair", _("Chair")
-    VICE_CHAIR = "vice_chair", _("Vice chair")
-    MEMBER = "member", _("Member")
-    SECRETARY = "secretary", _("Secretary")
-
-
 class CommitteeMember(TimeStampedModel):
     """A member of the management committee (医管委), which the county government's principal
     leader chairs, over a period."""
@@ -312,17 +295,6 @@ class CommitteeMember(TimeStampedModel):
         return reverse("alliance:committee-detail", args=[self.pk])
 
 
-class MeetingKind(models.TextChoices):
-    GOVERNMENT = "government", _("County government executive meeting")
-    COMMITTEE = "committee", _("Management committee meeting")
-    BOARD = "board", _("Alliance board meeting")
-
-
-# The county government's executive meeting studies the alliance at least twice a year
-# (domain/indicators-and-standards.md, source 003).
-GOVERNMENT_MEETINGS_PER_YEAR = 2
-
-
 class Meeting(TimeStampedModel):
     """A governance meeting on the alliance: date, attendees, decisions and the minutes file."""
 
@@ -349,11 +321,6 @@ class Meeting(TimeStampedModel):
 
     def get_absolute_url(self):
         return reverse("alliance:meeting-detail", args=[self.pk])
-
-
-class DocumentKind(models.TextChoices):
-    CHARTER = "charter", _("Charter")
-    RESPONSIBILITY_LIST = "responsibility_list", _("Responsibility list")
 
 
 class GovernanceDocument(TimeStampedModel):
@@ -419,12 +386,6 @@ class InstitutionWebhook(TimeStampedModel):
 
     def __str__(self):
         return f"{self.institution.code} → {self.url}"
-
-
-class WebhookDeliveryState(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    DELIVERED = "delivered", _("Delivered")
-    FAILED = "failed", _("Failed")
 
 
 class WebhookDelivery(models.Model):

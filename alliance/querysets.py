@@ -7,6 +7,8 @@ from django.utils import timezone
 
 from core.querysets import ScopedQuerySet
 
+from .choices import GOVERNMENT_MEETINGS_PER_YEAR, MeetingKind, PlacementRole
+
 
 def today():
     """Today in Asia/Shanghai (TIME_ZONE): what "current" means (DESIGN §3)."""
@@ -99,7 +101,7 @@ class AllianceQuerySet(ScopedQuerySet):
     def with_lead_on(self, date):
         """Attach `leads_on_date` (the lead hospital's placement on `date`, a list of 0 or 1) and
         the populations, in two queries for the whole list."""
-        from .models import Placement, PlacementRole
+        from .models import Placement
 
         leads = Placement.objects.on(date).filter(role=PlacementRole.LEAD).select_related("institution")
         return self.prefetch_related(
@@ -119,15 +121,11 @@ class MeetingQuerySet(ScopedQuerySet):
     def government_rule_met(self, alliance, year):
         """Whether the county government's executive meeting studied `alliance` at least twice
         in `year` (domain/indicators-and-standards.md, source 003)."""
-        from .models import GOVERNMENT_MEETINGS_PER_YEAR, MeetingKind
-
         held = self.filter(alliance=alliance, kind=MeetingKind.GOVERNMENT, held_on__year=year).count()
         return held >= GOVERNMENT_MEETINGS_PER_YEAR
 
     def government_count_by_year(self):
         """Per alliance and year, how many county-government meetings studied the alliance."""
-        from .models import MeetingKind
-
         return (
             self.filter(kind=MeetingKind.GOVERNMENT)
             .annotate(year=ExtractYear("held_on"))

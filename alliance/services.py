@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from core.exceptions import Conflict
 from core.identity import normalize_resident_id
 
+from .choices import PlacementRole
 from .models import (
     Alliance,
     AlliancePopulation,
@@ -25,7 +26,6 @@ from .models import (
     Institution,
     Meeting,
     Placement,
-    PlacementRole,
 )
 
 # Fields a caller may set on each model through the generic create/update services.

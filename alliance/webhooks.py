@@ -24,7 +24,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, transaction
 from django.utils import timezone
 
-from .models import InstitutionWebhook, WebhookDelivery, WebhookDeliveryState, generate_webhook_secret
+from .choices import WebhookDeliveryState
+from .models import InstitutionWebhook, WebhookDelivery, generate_webhook_secret
 
 MAX_ATTEMPTS = 6
 TIMEOUT_SECONDS = 5

@@ -177,8 +177,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.tasks.purge_idempotency_keys_task",
         "schedule": crontab(hour=3, minute=17),
     },
-    "expire-encounter-upload-previews": {
-        "task": "encounters.tasks.expire_uploads_task",
+    "expire-import-previews": {
+        "task": "core.tasks.expire_import_previews_task",
         "schedule": crontab(minute=23),
     },
     # Referrals (issue 6): reserved slots past their cut-off, unanswered referrals past their limit.
@@ -267,10 +267,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
-        "PlacementRoleEnum": "alliance.models.PlacementRole",
-        "MembershipRoleEnum": "members.models.MembershipRole",
-        "TeamRoleEnum": "members.models.TeamRole",
-        "ReferralStateEnum": "referrals.models.ReferralState",
+        "PlacementRoleEnum": "alliance.choices.PlacementRole",
+        "MembershipRoleEnum": "members.choices.MembershipRole",
+        "TeamRoleEnum": "members.choices.TeamRole",
+        "ReferralStateEnum": "referrals.choices.ReferralState",
     },
 }
 # A JSON request body larger than this is refused with 413 (views may set their own cap).

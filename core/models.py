@@ -23,6 +23,7 @@ class TimeStampedModel(models.Model):
 class JobState(models.TextChoices):
     PENDING = "pending", _("Pending")
     RUNNING = "running", _("Running")
+    READY = "ready", _("Ready to confirm")  # an import's preview, waiting for its uploader
     SUCCEEDED = "succeeded", _("Succeeded")
     FAILED = "failed", _("Failed")
 
@@ -39,6 +40,9 @@ class Job(TimeStampedModel):
     progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
     result = models.JSONField(_("result"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
+    # Work data that must not be readable in the database (an upload's rows with resident ID
+    # numbers): Fernet-encrypted under RESIDENT_DATA_KEYS (core.identity), wiped when done.
+    sealed = models.TextField(_("sealed data"), blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),

@@ -1,40 +1,31 @@
-"""Staff upload of encounter records as .xlsx or .csv (issue 5 point 3): the columns of the file,
-the preview and the confirm, through the same validator and service as the bulk API (`ingest`).
+"""Staff upload of encounter records as .xlsx or .csv (issue 5 point 3): the columns of the file
+and the service that checks and writes them, the same validator and service as the bulk API
+(`ingest`). The engine (core.imports, batch mode) does the rest:
 
-- Preview reads the file (core.excel, so Excel's damage to identifiers is caught the same way as
-  in every import), turns each good row into the API's record and calls `ingest(…, dry_run=True)`:
-  the counts and the rejected rows, by the row number Excel shows. Nothing is written.
-- The records hold resident ID numbers, so between preview and confirm they are kept only
-  Fernet-encrypted in the uploader's pending `core.Job` (DESIGN §3: the raw ID is never stored);
-  the Job's readable part holds counts and messages, which never contain an ID.
-- Confirm locks that Job, decrypts, calls `ingest` once (one transaction with the Job update),
-  records what was written and wipes the ciphertext. The Job leaves `pending`, so a second
-  confirm writes nothing.
+- preview reads the file (core.excel, so Excel's damage to identifiers is caught the same way as
+  in every import), turns each good row into the API's record and calls `ingest(…, dry_run=True)`
+  in the preview task: the counts and the rejected rows, by the row number Excel shows;
+- the records hold resident ID numbers, so between upload and confirm they are kept only
+  Fernet-encrypted (`Job.sealed`; DESIGN §3: the raw ID is never stored); the Job's readable part
+  holds counts and messages, which never contain an ID;
+- confirm locks that Job, calls `ingest` once (one transaction with the Job update), records what
+  was written and wipes the ciphertext; a second confirm writes nothing.
 """
 
-import base64
 import datetime
-import json
-import zlib
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core import access
-from core.excel import BOOLEAN, CODE, DATE, INTEGER, TEXT, ImportColumn, read_sheet
-from core.identity import decrypt, encrypt
-from core.imports import PREVIEW_LIFETIME
-from core.logging import mask_resident_ids
-from core.models import Job, JobState
+from core.excel import BOOLEAN, CODE, DATE, INTEGER, TEXT, ImportColumn
+from core.imports import BatchImporter, ImportAborted
 
 from .models import EncounterKind
 from .services import MODELS, ingest
 
-JOB_KINDS = {f"upload_{kind.value}": kind.value for kind in MODELS}
 AMOUNTS = ("total_cost", "insurance_paid")
 NO_COLUMN = "—"
 # The `source` of uploaded records unless the clerk names another: stored data (part of the
@@ -181,50 +172,55 @@ def may_upload(user, kind=None):
     return any(access.can_write(user, model) for model in models)
 
 
-# --- Preview --------------------------------------------------------------------------------------
-def preview_upload(kind, file, *, user, source):
-    """Read `file`, check every row through `ingest(dry_run=True)`, keep the valid records
-    encrypted in a pending Job of the uploader and return it. Raises ImportFileError for an
-    unreadable file, PermissionDenied and ValidationError as `ingest` does."""
-    sheet = read_sheet(file, COLUMNS[kind], allow_csv=True)
-    headers = {column.field: sheet.headers.get(column.field, str(column.header)) for column in COLUMNS[kind]}
-    rejected = [_entry(error.row, error.column, error.message) for error in sheet.errors]
-    numbers, records = _records(sheet, headers, rejected)
-    result = ingest(kind, records, client=user, source=source, dry_run=True)
-    rejected += _rejections(result["errors"], numbers, headers)
-    failed = {error["index"] for error in result["errors"]}
-    valid = [index for index in range(len(records)) if index not in failed]
-    rejected.sort(key=lambda entry: entry["row"])
-    counts = {key: result[key] for key in ("created", "updated", "unchanged")}
-    counts["rejected"] = len({entry["row"] for entry in rejected})
-    summary = {
-        "kind": kind,
-        "source": source.strip(),
-        "file_name": mask_resident_ids(getattr(file, "name", "") or ""),
-        "headers": headers,
-        "counts": counts,
-        "rejected": rejected,
-        "notes": [mask_resident_ids(note) for note in sheet.notes],
-        "payload": _seal({"rows": [numbers[i] for i in valid], "records": [records[i] for i in valid]}),
-    }
-    return Job.objects.create(kind=f"upload_{kind}", created_by=user, state=JobState.PENDING, result=summary)
+class EncounterUpload(BatchImporter):
+    """Batch mode of the engine (core.imports): the rows become the bulk API's records and
+    `ingest` checks them (a dry run) at preview and writes them at confirm. `options`: the
+    `source` system the clerk named."""
+
+    encounter_kind = None
+    key_field = "external_id"
+    instructions = INSTRUCTIONS
+
+    @property
+    def kind(self):
+        return f"upload_{self.encounter_kind}"
+
+    @property
+    def columns(self):
+        return COLUMNS[self.encounter_kind]
+
+    @property
+    def title(self):
+        return TITLES[self.encounter_kind]
+
+    template_title = title
+
+    def may_import(self, user):
+        return may_upload(user, self.encounter_kind)
+
+    def to_record(self, values):
+        return to_record(values)
+
+    def check(self, records, *, user, options):
+        return ingest(self.encounter_kind, records, client=user, source=options["source"], dry_run=True)
+
+    def write(self, records, *, user, options):
+        try:
+            return ingest(self.encounter_kind, records, client=user, source=options["source"])
+        except PermissionDenied as denied:
+            raise ImportAborted(_("Your role may not send encounter records any more.")) from denied
 
 
-def _records(sheet, headers, rejected):
-    """The API records of the rows read without error, with their row numbers. A later row with
-    an external id seen before is rejected here, naming the first row (the service's message
-    would name a position in the batch, which means nothing to a clerk)."""
-    numbers, records, first = [], [], {}
-    for number, values in sheet.rows:
-        record = to_record(values)
-        seen = first.setdefault(record.get("external_id"), number)
-        if seen != number:
-            message = _("This external ID appears earlier in the file (row %(row)d).") % {"row": seen}
-            rejected.append(_entry(number, headers["external_id"], message))
-            continue
-        numbers.append(number)
-        records.append(record)
-    return numbers, records
+class VisitUpload(EncounterUpload):
+    encounter_kind = EncounterKind.VISITS
+
+
+class AdmissionUpload(EncounterUpload):
+    encounter_kind = EncounterKind.ADMISSIONS
+
+
+UPLOADS = {EncounterKind.VISITS: VisitUpload(), EncounterKind.ADMISSIONS: AdmissionUpload()}
+JOB_KINDS = {upload.kind: kind for kind, upload in UPLOADS.items()}
 
 
 def to_record(values):
@@ -253,82 +249,3 @@ def _amount_text(text):
     if number.is_finite() and len(number.as_tuple().digits) > 15:
         return format(Decimal(f"{float(number):.15g}"), "f")
     return text
-
-
-def _rejections(errors, numbers, headers):
-    return [
-        _entry(numbers[error["index"]], headers.get(error["field"], NO_COLUMN), error["message"])
-        for error in errors
-    ]
-
-
-def _entry(row, column, message):
-    # A resident ID a clerk typed into the wrong column would come back inside a message
-    # ("no institution with code …"): masked, like every log line (core.logging).
-    return {"row": row, "column": str(column), "message": mask_resident_ids(str(message))}
-
-
-# --- Confirm --------------------------------------------------------------------------------------
-def confirm_upload(job_id, *, user):
-    """Write the previewed records of `user`'s pending upload `job_id` through `ingest`, in one
-    transaction with the Job's update. Returns the Job (succeeded, or failed with a reason:
-    expired, role lost, unreadable), or None when it is not pending any more (nothing written)."""
-    with transaction.atomic():
-        job = (
-            Job.objects.select_for_update()
-            .filter(pk=job_id, kind__in=JOB_KINDS, created_by=user, state=JobState.PENDING)
-            .first()
-        )
-        if job is None:
-            return None
-        payload = _unseal(job.result.pop("payload", None))
-        if job.created_at < timezone.now() - PREVIEW_LIFETIME:
-            return _fail(job, _("This preview is more than a day old; upload the file again."))
-        if payload is None:
-            return _fail(job, _("The previewed records can no longer be read; upload the file again."))
-        try:
-            result = ingest(job.result["kind"], payload["records"], client=user, source=job.result["source"])
-        except PermissionDenied:
-            return _fail(job, _("Your role may not send encounter records any more."))
-        job.result["written"] = {key: result[key] for key in ("created", "updated", "unchanged", "rejected")}
-        job.result["confirm_rejected"] = _rejections(result["errors"], payload["rows"], job.result["headers"])
-        job.state, job.progress, job.finished_at = JobState.SUCCEEDED, 100, timezone.now()
-        job.save(update_fields=["state", "progress", "finished_at", "result", "updated_at"])
-        return job
-
-
-def _fail(job, message):
-    job.state, job.error, job.finished_at = JobState.FAILED, message, timezone.now()
-    job.save(update_fields=["state", "error", "finished_at", "result", "updated_at"])
-    return job
-
-
-def expire_uploads(now=None):
-    """Wipe the encrypted records of uploads never confirmed within a day (they fail). Run at
-    each upload, so abandoned previews do not keep resident IDs, even encrypted, for long."""
-    cutoff = (now or timezone.now()) - PREVIEW_LIFETIME
-    stale = Job.objects.filter(kind__in=JOB_KINDS, state=JobState.PENDING, created_at__lt=cutoff)
-    for job in stale.only("pk", "result"):
-        job.result.pop("payload", None)
-        _fail(job, _("This preview is more than a day old; upload the file again."))
-
-
-def rejected_rows(job):
-    """Every rejected row of an upload: at preview, and at confirm when the data had changed."""
-    return sorted(
-        [*job.result["rejected"], *job.result.get("confirm_rejected", [])], key=lambda entry: entry["row"]
-    )
-
-
-# --- The encrypted payload ------------------------------------------------------------------------
-def _seal(payload):
-    """JSON, compressed (5,000 records are about 1 MB), then Fernet under RESIDENT_DATA_KEYS."""
-    packed = zlib.compress(json.dumps(payload, ensure_ascii=False).encode())
-    return encrypt(base64.b64encode(packed).decode("ascii"))
-
-
-def _unseal(token):
-    text = decrypt(token) if token else None
-    if text is None:
-        return None
-    return json.loads(zlib.decompress(base64.b64decode(text)))

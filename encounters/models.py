@@ -13,7 +13,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from alliance.models import Alliance, Department, Institution, InstitutionLevel
+from alliance.choices import InstitutionLevel
+from alliance.models import Alliance, Department, Institution
 
 from .querysets import AdmissionQuerySet, IngestBatchQuerySet, OutsideFacilityQuerySet, VisitQuerySet
 

@@ -6,7 +6,8 @@ import datetime
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
-from alliance.models import Placement, PlacementRole
+from alliance.choices import PlacementRole
+from alliance.models import Placement
 from core import access
 from core.querysets import ScopedQuerySet
 

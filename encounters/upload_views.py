@@ -1,42 +1,26 @@
 """Pages of the encounter upload under /encounters/upload/ (issue 5 point 3): upload (with the
-templates and the user's recent uploads), preview, confirm and the error report. The work is in
-encounters.imports; these views only check who may use them and turn results into pages."""
+templates and the user's recent uploads), preview (polled while it runs), confirm and the error
+report. The work is the import engine's (core.imports, batch mode) with encounters.imports'
+declarations; these views only check who may use them and turn results into pages."""
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
-from core.excel import (
-    MAX_IMPORT_ROWS,
-    MAX_UPLOAD_BYTES,
-    ImportFileError,
-    build_template,
-    template_response,
-    xlsx_response,
-)
-from core.imports import translation_zh
+from core.excel import MAX_IMPORT_ROWS, ImportFileError, xlsx_response
+from core.imports import ImportAborted, confirm_import, expire_previews, rejected_rows, start_preview
+from core.imports.forms import ImportFileForm
+from core.imports.views import job_context, own_job, template_download
 from core.models import Job, JobState
 
-from .imports import (
-    COLUMNS,
-    DEFAULT_SOURCE,
-    INSTRUCTIONS,
-    JOB_KINDS,
-    TITLES,
-    confirm_upload,
-    expire_uploads,
-    may_upload,
-    preview_upload,
-    rejected_rows,
-)
+from .imports import DEFAULT_SOURCE, JOB_KINDS, TITLES, UPLOADS, may_upload
 from .models import EncounterKind
 from .services import SOURCE_LENGTH
 
@@ -44,9 +28,10 @@ RECENT = 10
 FORMULA_START = ("=", "+", "-", "@")  # a cell text Excel would run as a formula
 
 
-class UploadForm(forms.Form):
+class UploadForm(ImportFileForm):
     """Which records, from which source system, in which file."""
 
+    allow_csv = True
     kind = forms.ChoiceField(
         label=gettext_lazy("Records"), choices=EncounterKind.choices, widget=forms.RadioSelect
     )
@@ -58,26 +43,7 @@ class UploadForm(forms.Form):
             "The system the records come from. Records are matched by source and external ID: upload corrections with the same source."
         ),
     )
-    file = forms.FileField(
-        label=gettext_lazy("File (.xlsx or .csv)"),
-        help_text=gettext_lazy("At most 5 MB and 5,000 rows."),
-        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
-    )
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if not upload.name.lower().endswith((".xlsx", ".csv")):
-            raise ValidationError(
-                _(
-                    'Only .xlsx and .csv files can be imported. In Excel use "Save as" → "Excel Workbook (*.xlsx)".'
-                )
-            )
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise ValidationError(
-                _("The file is larger than %(mb)d MB; split it into several files.")
-                % {"mb": MAX_UPLOAD_BYTES // (1024 * 1024)}
-            )
-        return upload
+    field_order = ["kind", "source", "file"]
 
 
 class UploadAccessMixin(LoginRequiredMixin):
@@ -89,8 +55,7 @@ class UploadAccessMixin(LoginRequiredMixin):
         return super().dispatch(request, *args, **kwargs)
 
     def own_job(self, job_id):
-        """The user's own upload; another user's is 404, as if it did not exist."""
-        return get_object_or_404(Job, pk=job_id, kind__in=JOB_KINDS, created_by=self.request.user)
+        return own_job(self.request.user, job_id, JOB_KINDS)
 
 
 class UploadView(UploadAccessMixin, FormView):
@@ -114,19 +79,15 @@ class UploadView(UploadAccessMixin, FormView):
         )
 
     def form_valid(self, form):
-        kind = form.cleaned_data["kind"]
-        if not may_upload(self.request.user, kind):
+        upload = UPLOADS[form.cleaned_data["kind"]]
+        if not upload.may_import(self.request.user):
             raise PermissionDenied
-        expire_uploads()
+        expire_previews(JOB_KINDS)
+        options = {"source": form.cleaned_data["source"].strip()}
         try:
-            job = preview_upload(
-                kind, form.cleaned_data["file"], user=self.request.user, source=form.cleaned_data["source"]
-            )
+            job = start_preview(upload, form.cleaned_data["file"], user=self.request.user, options=options)
         except ImportFileError as error:
             form.add_error("file", error.message)
-            return self.form_invalid(form)
-        except ValidationError as error:
-            form.add_error("source", error.message_dict.get("source", error.messages))
             return self.form_invalid(form)
         return HttpResponseRedirect(reverse("encounters:upload-preview", args=[job.pk]))
 
@@ -138,29 +99,27 @@ class UploadTemplateView(UploadAccessMixin, View):
     def get(self, request, kind):
         if kind not in EncounterKind.values:
             raise Http404
-        with translation_zh():
-            workbook = build_template(TITLES[kind], COLUMNS[kind], instructions=INSTRUCTIONS)
-            name = str(TITLES[kind])
-        return template_response(name, workbook)
+        upload = UPLOADS[kind]
+        return template_download(upload.title, upload.columns, upload.instructions)
 
 
 class UploadPreviewView(UploadAccessMixin, TemplateView):
-    """The preview of one upload (counts, rejected rows, confirm), or once confirmed what was
-    written. Only its uploader sees it."""
+    """The preview of one upload (its progress while it runs; counts, rejected rows, confirm),
+    or once confirmed what was written. Only its uploader sees it."""
 
     template_name = "encounters/upload_preview.html"
 
     def get_context_data(self, **kwargs):
         job = self.own_job(self.kwargs["job_id"])
-        result = job.result
-        written = result.get("written")
-        counts = result["counts"]
+        context = job_context(job)
+        kind = JOB_KINDS[job.kind]
+        written, counts = job.result.get("written"), job.result.get("counts") or {}
         return super().get_context_data(
-            job=job,
-            result=result,
-            title=TITLES[result["kind"]],
-            rejected=rejected_rows(job),
-            can_confirm=job.state == JobState.PENDING and (counts["created"] or counts["updated"]),
+            **context,
+            kind=kind,
+            title=TITLES[kind],
+            rejected=rejected_rows(job) if not context["running"] else [],
+            can_confirm=job.state == JobState.READY and bool(counts.get("created") or counts.get("updated")),
             changed=bool(written) and any(written[key] != counts[key] for key in written),
             **kwargs,
         )
@@ -172,20 +131,23 @@ class UploadConfirmView(UploadAccessMixin, View):
     http_method_names = ["post"]
 
     def post(self, request, job_id):
-        self.own_job(job_id)
-        job = confirm_upload(job_id, user=request.user)
-        if job is None:
-            messages.info(
-                request, _("This upload was already confirmed or stopped; nothing more was written.")
-            )
-        elif job.state == JobState.FAILED:
-            messages.error(request, job.error)
+        job = self.own_job(job_id)
+        try:
+            job = confirm_import(UPLOADS[JOB_KINDS[job.kind]], job_id, user=request.user)
+        except ImportAborted as abort:
+            messages.error(request, abort.message)
         else:
-            written = job.result["written"]
-            messages.success(
-                request,
-                _("Written: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.") % written,
-            )
+            if job is None:
+                messages.info(
+                    request, _("This upload was already confirmed or stopped; nothing more was written.")
+                )
+            else:
+                written = job.result["written"]
+                messages.success(
+                    request,
+                    _("Written: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.")
+                    % written,
+                )
         return HttpResponseRedirect(reverse("encounters:upload-preview", args=[job_id]))
 
 

@@ -31,7 +31,7 @@ from alliance.models import Institution, Placement
 from alliance.querysets import today
 from core.access import AGGREGATE, READ, Reach
 
-from .models import MembershipRole as Role
+from .choices import MembershipRole as Role
 
 ALLIANCE, OWN, SENT = "alliance", "own", "sent"
 EVERY_ROLE = dict.fromkeys(Role.values, ALLIANCE)

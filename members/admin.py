@@ -12,8 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from core.admin import ServiceInlineMixin, ServiceModelAdmin
 
 from . import services
+from .choices import ChronicCondition
 from .models import (
-    ChronicCondition,
     FamilyDoctorTeam,
     Membership,
     Secondment,

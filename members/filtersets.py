@@ -12,15 +12,8 @@ from alliance.filtersets import institution_code_filter
 from alliance.models import Department, Institution
 from core.filters import ScopedModelChoiceFilter
 
-from .models import (
-    FamilyDoctorTeam,
-    Profession,
-    Secondment,
-    SecondmentKind,
-    SignedResident,
-    StaffMember,
-    TitleLevel,
-)
+from .choices import Profession, SecondmentKind, TitleLevel
+from .models import FamilyDoctorTeam, Secondment, SignedResident, StaffMember
 
 
 @extend_schema_field(OpenApiTypes.INT)

@@ -8,23 +8,13 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from alliance.models import Department, Institution, PlacementRole
+from alliance.choices import PlacementRole
+from alliance.models import Department, Institution
 from alliance.querysets import today
 from core import access
 
-from .models import (
-    ChronicCondition,
-    FamilyDoctorTeam,
-    Gender,
-    Profession,
-    Secondment,
-    SecondmentKind,
-    SignedResident,
-    StaffMember,
-    TeamMembership,
-    TeamRole,
-    TitleLevel,
-)
+from .choices import ChronicCondition, Gender, Profession, SecondmentKind, TeamRole, TitleLevel
+from .models import FamilyDoctorTeam, Secondment, SignedResident, StaffMember, TeamMembership
 
 STAFF_DETAIL_FIELDS = (
     "employee_number", "name", "gender", "profession", "title_level", "title", "licence_number",

@@ -8,16 +8,19 @@ known employee is rejected with that advice. Each row's institution must be one 
 the user may write: an institution administrator imports their own institution's staff only.
 """
 
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from alliance.models import Alliance, Department, Placement
 from core import access
 from core.excel import BOOLEAN, CHOICE, CODE, DATE, TEXT, ImportColumn
-from core.imports import CREATE, UNCHANGED, UPDATE, Importer, RowPlan, RowRejected
+from core.imports import CREATE, UNCHANGED, UPDATE, ImportAborted, Importer, RowPlan, RowRejected
 
 from . import services
-from .models import Gender, Profession, StaffMember, TitleLevel
+from .choices import Gender, Profession, TitleLevel
+from .models import StaffMember
 
 DETAIL_FIELDS = (
     "name", "gender", "profession", "title_level", "title", "licence_number", "is_general_practitioner",
@@ -142,21 +145,75 @@ class StaffImport(Importer):
         held = Placement.objects.current().filter(institution__in=writable).values("alliance")
         return Alliance.objects.for_user(user).filter(pk__in=held)
 
-    def plan(self, values, *, user, target):
-        institution = self._institution(values["institution_code"], user)
-        department = self._department(institution, values.get("department_code"))
-        staff = StaffMember.objects.filter(alliance=target, employee_number=values["employee_number"]).first()
+    check_by_applying = False  # each plan checks its row in memory (services.check_hire)
+
+    def prepare(self, rows, *, user, target):
+        """The lookups of every row, loaded once per file: the institutions whose staff the user
+        may write (by code), their departments, the alliance's staff by employee number and the
+        placements a new posting is checked against."""
+        institutions = {
+            institution.code: institution
+            for institution in access.institutions(user, StaffMember, access.WRITE)
+        }
+        departments = {
+            (department.institution_id, department.code): department
+            for department in Department.objects.filter(institution__in=institutions.values())
+        }
+        numbers = {values["employee_number"] for values in rows}
+        staff = {
+            member.employee_number: member
+            for member in StaffMember.objects.filter(
+                alliance=target, employee_number__in=numbers
+            ).select_related("institution")
+        }
+        return {
+            "institutions": institutions,
+            "departments": departments,
+            "staff": staff,
+            "placements": services.placements_of(target, institutions.values()),
+            "seen": {},  # employee number → the first row of the file holding it
+        }
+
+    def plan(self, values, *, user, target, context):
+        number = values["employee_number"]
+        first = context["seen"].setdefault(number, values)
+        if first is not values:
+            raise RowRejected("employee_number", _("This employee number appears earlier in the file."))
+        institution = self._institution(values["institution_code"], context)
+        department = self._department(institution, values.get("department_code"), context)
+        staff = context["staff"].get(number)
         details = {name: values[name] for name in DETAIL_FIELDS if values.get(name) not in (None, "")}
-        label = f"{values['employee_number']} {values['name']}"
+        label = f"{number} {values['name']}"
         if staff is None:
             return self._plan_hire(
-                values, details, label, institution, department, user=user, alliance=target
+                values, details, label, institution, department, alliance=target, context=context
             )
         return self._plan_update(staff, details, label, institution, department, user=user)
 
-    def _institution(self, code, user):
-        writable = access.institutions(user, StaffMember, access.WRITE)
-        institution = writable.filter(code=code).first()
+    def apply(self, entries, *, user, target, context):
+        """The new staff in two bulk inserts (services.hire_staff_many), the updates one by one."""
+        hires = [(number, plan.data) for number, plan in entries if plan.action == CREATE]
+        try:
+            services.hire_staff_many(
+                alliance=target, hires=[hire for _number, hire in hires], acting_user=user
+            )
+        except ValidationError as error:
+            raise self.aborted(hires[getattr(error, "index", 0)][0], error) from error
+        except IntegrityError as error:  # an employee number saved by someone else meanwhile
+            raise ImportAborted(
+                _(
+                    "A staff member of this file was saved by someone else meanwhile. Nothing was imported; upload the file again."
+                )
+            ) from error
+        super().apply(
+            [entry for entry in entries if entry[1].action != CREATE],
+            user=user,
+            target=target,
+            context=context,
+        )
+
+    def _institution(self, code, context):
+        institution = context["institutions"].get(code)
         if institution is None:
             raise RowRejected(
                 "institution_code",
@@ -165,10 +222,10 @@ class StaffImport(Importer):
             )
         return institution
 
-    def _department(self, institution, code):
+    def _department(self, institution, code, context):
         if not code:
             return None
-        department = Department.objects.filter(institution=institution, code=code).first()
+        department = context["departments"].get((institution.pk, code))
         if department is None:
             raise RowRejected(
                 "department_code",
@@ -179,23 +236,19 @@ class StaffImport(Importer):
             )
         return department
 
-    def _plan_hire(self, values, details, label, institution, department, *, user, alliance):
+    def _plan_hire(self, values, details, label, institution, department, *, alliance, context):
         for name in NEEDED_TO_HIRE:
             if values.get(name) in (None, ""):
                 raise RowRejected(name, _("Fill in this column for a new staff member."))
-        return RowPlan(
-            CREATE,
-            label,
-            apply=lambda: services.hire_staff(
-                alliance=alliance,
-                institution=institution,
-                department=department,
-                valid_from=values["valid_from"],
-                acting_user=user,
-                employee_number=values["employee_number"],
-                **details,
-            ),
+        hire = services.Hire(
+            institution=institution,
+            department=department,
+            valid_from=values["valid_from"],
+            employee_number=values["employee_number"],
+            **details,
         )
+        services.check_hire(alliance, hire, context["placements"])  # the service's own checks
+        return RowPlan(CREATE, label, data=hire)
 
     def _plan_update(self, staff, details, label, institution, department, *, user):
         if not access.can_write(user, StaffMember, staff):
@@ -216,6 +269,7 @@ class StaffImport(Importer):
         if not changes:
             return RowPlan(UNCHANGED, label)
         new_values = {name: new for name, _old, new in changes}
+        services.check_staff_update(staff, new_values)  # the service's own checks, in memory
         return RowPlan(
             UPDATE,
             label,

@@ -15,6 +15,14 @@ from alliance.models import Alliance, Department, Institution
 from core.identity import mask_name
 from core.models import DATES_IN_ORDER, TimeStampedModel
 
+from .choices import (
+    Gender,
+    MembershipRole,
+    Profession,
+    SecondmentKind,
+    TeamRole,
+    TitleLevel,
+)
 from .querysets import (
     SIX_MONTHS_DAYS,
     MembershipQuerySet,
@@ -24,18 +32,6 @@ from .querysets import (
     TeamMembershipQuerySet,
     TeamQuerySet,
 )
-
-
-class MembershipRole(models.TextChoices):
-    BUREAU = "bureau", _("County health bureau")
-    ALLIANCE_ADMIN = "alliance_admin", _("Alliance administrator")
-    COMMITTEE = "committee", _("Management committee")
-    FINANCE = "finance", _("Finance centre")
-    INSURANCE_FEED = "insurance_feed", _("Insurance feed")
-    INSTITUTION_ADMIN = "institution_admin", _("Institution administrator")
-    CLINICIAN = "clinician", _("Clinician")
-    API_CLIENT = "api_client", _("HIS API client")
-
 
 ALLIANCE_ROLES = frozenset(
     {
@@ -112,27 +108,6 @@ class Membership(TimeStampedModel):
 
 
 # --- Staff ------------------------------------------------------------------------------------
-class Profession(models.TextChoices):
-    DOCTOR = "doctor", _("Doctor")
-    NURSE = "nurse", _("Nurse")
-    PHARMACIST = "pharmacist", _("Pharmacist")
-    TECHNICIAN = "technician", _("Medical technician")
-    OTHER = "other", _("Other")
-
-
-class TitleLevel(models.TextChoices):
-    NONE = "none", _("No title")
-    JUNIOR = "junior", _("Junior")
-    INTERMEDIATE = "intermediate", _("Intermediate")
-    DEPUTY_SENIOR = "deputy_senior", _("Deputy senior")
-    SENIOR = "senior", _("Senior")
-
-
-class Gender(models.TextChoices):
-    MALE = "male", _("Male")
-    FEMALE = "female", _("Female")
-
-
 LICENCE_NUMBER = re.compile(r"^[0-9A-Z]{9,30}$")
 
 
@@ -247,11 +222,6 @@ class StaffPosting(models.Model):
         return f"{self.staff} @ {self.institution} [{self.valid_from}, {self.valid_to or '…'})"
 
 
-class SecondmentKind(models.TextChoices):
-    STATIONED = "stationed", _("Stationed (long-term)")
-    PATROL = "patrol", _("Visiting rounds")
-
-
 class Secondment(TimeStampedModel):
     """A doctor of a higher-level institution stationed at a lower-level one (下沉/派驻).
 
@@ -313,14 +283,6 @@ class Secondment(TimeStampedModel):
 
 
 # --- Family-doctor teams and signed residents ---------------------------------------------------
-class TeamRole(models.TextChoices):
-    GENERAL_PRACTITIONER = "gp", _("General practitioner")
-    SPECIALIST = "specialist", _("Specialist")
-    NURSE = "nurse", _("Nurse")
-    PUBLIC_HEALTH = "public_health", _("Public health worker")
-    OTHER = "other", _("Other")
-
-
 class FamilyDoctorTeam(TimeStampedModel):
     """A family-doctor team (家庭医生签约服务团队) of a branch or village clinic: general
     practitioners plus specialists from higher levels (全专结合)."""
@@ -392,18 +354,6 @@ class TeamMembership(models.Model):
 
     def __str__(self):
         return f"{self.staff} ({self.get_role_display()})"
-
-
-class ChronicCondition(models.TextChoices):
-    HYPERTENSION = "hypertension", _("Hypertension")
-    DIABETES = "diabetes", _("Diabetes")
-    DYSLIPIDEMIA = "dyslipidemia", _("Dyslipidaemia")
-    CORONARY = "coronary", _("Coronary heart disease")
-    STROKE = "stroke", _("Cerebrovascular disease")
-    COPD = "copd", _("COPD")
-    CKD = "ckd", _("Chronic kidney disease")
-    TUBERCULOSIS = "tuberculosis", _("Tuberculosis")
-    SEVERE_MENTAL = "severe_mental", _("Severe mental disorder")
 
 
 class SignedResident(TimeStampedModel):

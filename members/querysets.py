@@ -10,6 +10,8 @@ from alliance.querysets import today
 from core.identity import patient_key
 from core.querysets import ScopedQuerySet
 
+from .choices import SecondmentKind, TeamRole
+
 # "Six months within a year" (派驻6个月以上), counted in days inside the calendar year: 183 is
 # half a year rounded up, so the Python check and the SQL aggregate agree on every date.
 SIX_MONTHS_DAYS = 183
@@ -46,8 +48,6 @@ class SecondmentQuerySet(ScopedQuerySet):
 
     def reaching_six_months(self, year):
         """Stationed secondments with at least six months (183 days) inside `year`."""
-        from .models import SecondmentKind
-
         return (
             self.filter(kind=SecondmentKind.STATIONED)
             .with_days_in_year(year)
@@ -58,8 +58,6 @@ class SecondmentQuerySet(ScopedQuerySet):
 class TeamQuerySet(ScopedQuerySet):
     def with_composition(self):
         """Annotate member counts: general practitioners, specialists, everyone."""
-        from .models import TeamRole
-
         return self.annotate(
             member_count=Count("memberships", distinct=True),
             gp_count=Count(

@@ -1,26 +1,28 @@
 """Writes of people and roles. Every change goes through a function here (pages, admin, API,
 imports and the demo county alike)."""
 
+import copy
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from alliance.models import ROLE_RANK, Placement, PlacementRole
+from alliance.choices import PlacementRole
+from alliance.models import ROLE_RANK, Placement
 from alliance.querysets import today
+from core import audit
 from core.identity import birth_date_of, encrypt, mask_resident_id, patient_key, validate_resident_id
 
+from .choices import ChronicCondition, Gender, TeamRole
 from .models import (
-    ChronicCondition,
     FamilyDoctorTeam,
-    Gender,
     Membership,
     Secondment,
     SignedResident,
     StaffMember,
     StaffPosting,
     TeamMembership,
-    TeamRole,
 )
 
 
@@ -80,6 +82,78 @@ def hire_staff(*, alliance, institution, valid_from, department=None, acting_use
     StaffPosting.objects.create(
         staff=staff, institution=institution, department=department, valid_from=valid_from
     )
+    return staff
+
+
+class Hire:
+    """One person to employ, checked in memory by `check_hire` (an import's row)."""
+
+    def __init__(self, *, institution, valid_from, department=None, **fields):
+        self.institution, self.department, self.valid_from, self.fields = (
+            institution,
+            department,
+            valid_from,
+            fields,
+        )
+
+
+def placements_of(alliance, institutions):
+    """The placements in `alliance` of `institutions`, by institution id: what `check_hire` needs
+    to check many postings with one query."""
+    found = {}
+    for placement in Placement.objects.filter(alliance=alliance, institution__in=institutions):
+        found.setdefault(placement.institution_id, []).append(placement)
+    return found
+
+
+def check_hire(alliance, hire, placements):
+    """The checks of `hire_staff` without a query (`placements` from `placements_of`): the posting
+    and every field of the new staff member; returns the unsaved StaffMember. The uniqueness of
+    the employee number is the caller's (it knows the file and the alliance's numbers)."""
+    held = placements.get(hire.institution.pk, ())
+    if not any(
+        p.valid_from <= hire.valid_from and (p.valid_to is None or p.valid_to > hire.valid_from) for p in held
+    ):
+        raise ValidationError(
+            {"institution": _("Staff can only be posted to a member institution of their alliance.")}
+        )
+    if hire.department is not None and hire.department.institution_id != hire.institution.pk:
+        raise ValidationError({"department": _("The department belongs to another institution.")})
+    staff = StaffMember(alliance=alliance, institution=hire.institution, department=hire.department)
+    _assign(staff, hire.fields, STAFF_FIELDS)
+    staff.full_clean(exclude=["alliance", "institution", "department", "user"], validate_unique=False)
+    return staff
+
+
+def check_staff_update(staff, fields):
+    """The checks of `update_staff` without saving (an import's preview): a copy takes `fields`."""
+    changed = copy.copy(staff)
+    _assign(changed, fields, STAFF_FIELDS)
+    changed.full_clean(exclude=["alliance", "institution", "department", "user"], validate_unique=False)
+
+
+@transaction.atomic
+def hire_staff_many(*, alliance, hires, acting_user):
+    """Employ many people at once (an import): each checked as `hire_staff` checks one, then the
+    staff rows and their postings written in two bulk inserts, audited as single saves are.
+    All or nothing: a ValidationError names the failing hire's position (`index`)."""
+    placements = placements_of(alliance, {hire.institution.pk for hire in hires})
+    staff = []
+    for index, hire in enumerate(hires):
+        try:
+            staff.append(check_hire(alliance, hire, placements))
+        except ValidationError as error:
+            error.index = index
+            raise
+    staff = StaffMember.objects.bulk_create(staff)
+    postings = StaffPosting.objects.bulk_create(
+        StaffPosting(
+            staff=member, institution=hire.institution, department=hire.department, valid_from=hire.valid_from
+        )
+        for member, hire in zip(staff, hires, strict=True)
+    )
+    audit.log_created(staff)
+    audit.log_created(postings)
     return staff
 
 

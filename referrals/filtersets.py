@@ -8,18 +8,8 @@ from alliance.filtersets import institution_code_filter
 from alliance.models import Department, Institution
 from core.filters import ScopedModelChoiceFilter
 
-from .models import (
-    Bed,
-    Direction,
-    PoolKind,
-    PoolTemplateEntry,
-    Referral,
-    ReferralState,
-    Slot,
-    SlotPeriod,
-    Urgency,
-    Weekday,
-)
+from .choices import Direction, PoolKind, ReferralState, SlotPeriod, Urgency, Weekday
+from .models import Bed, PoolTemplateEntry, Referral, Slot
 
 
 class _PoolFilterSet(django_filters.FilterSet):

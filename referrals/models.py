@@ -19,6 +19,15 @@ from alliance.models import Alliance, Department, Institution
 from core.models import TimeStampedModel
 from members.models import FamilyDoctorTeam
 
+from .choices import (
+    Direction,
+    OutOfCountyReason,
+    PoolKind,
+    ReferralState,
+    SlotPeriod,
+    Urgency,
+    Weekday,
+)
 from .querysets import (
     BedQuerySet,
     PoolPublicationQuerySet,
@@ -80,12 +89,6 @@ class ReferralSettings(models.Model):
 
 
 # --- Slots and beds -------------------------------------------------------------------------------
-class SlotPeriod(models.TextChoices):
-    AM = "am", _("Morning")
-    PM = "pm", _("Afternoon")
-    NIGHT = "night", _("Evening")
-
-
 # When each session starts (local time): the cut-off for returning reserved slots counts back from it.
 SESSION_STARTS = {
     SlotPeriod.AM: datetime.time(8, 0),
@@ -189,23 +192,6 @@ class Bed(TimeStampedModel):
         return self.referral_id is None
 
 
-class PoolKind(models.TextChoices):
-    SLOT = "slot", _("Outpatient slots")
-    BED = "bed", _("Reserved beds")
-
-
-class Weekday(models.IntegerChoices):
-    """Days of a weekly template, Monday first (Python's `date.weekday()`)."""
-
-    MONDAY = 0, _("Monday")
-    TUESDAY = 1, _("Tuesday")
-    WEDNESDAY = 2, _("Wednesday")
-    THURSDAY = 3, _("Thursday")
-    FRIDAY = 4, _("Friday")
-    SATURDAY = 5, _("Saturday")
-    SUNDAY = 6, _("Sunday")
-
-
 class PoolTemplateEntry(TimeStampedModel):
     """One line of an institution's weekly template (周排班模板, issue 6 point 1): on `weekday`,
     `count` slots of a department's `period` session, `reserved_for_primary` of them released to
@@ -306,40 +292,6 @@ class PoolPublication(models.Model):
 
 
 # --- Referrals ---------------------------------------------------------------------------------
-class Direction(models.TextChoices):
-    UP = "up", _("Up-referral")
-    DOWN = "down", _("Down-referral")
-    LATERAL = "lateral", _("Lateral referral")
-
-
-class Urgency(models.TextChoices):
-    ROUTINE = "routine", _("Routine")
-    URGENT = "urgent", _("Urgent")
-    EMERGENCY = "emergency", _("Emergency")
-
-
-class OutOfCountyReason(models.TextChoices):
-    """Why a patient is referred up out of the county: required, and reported (转外就医)."""
-
-    BEYOND_CAPABILITY = "beyond_capability", _("Beyond the county's diagnostic and treatment capability")
-    EQUIPMENT = "equipment", _("Equipment or technique not available in the county")
-    RARE_DISEASE = "rare_disease", _("Rare or complex disease")
-    EMERGENCY_RESCUE = "emergency_rescue", _("Emergency rescue")
-    PATIENT_REQUEST = "patient_request", _("At the patient's request")
-
-
-class ReferralState(models.TextChoices):
-    DRAFT = "draft", _("Draft")
-    SUBMITTED = "submitted", _("Submitted")
-    ACCEPTED = "accepted", _("Accepted")
-    ARRIVED = "arrived", _("Arrived")
-    COMPLETED = "completed", _("Completed")
-    REJECTED = "rejected", _("Rejected")
-    CANCELLED = "cancelled", _("Cancelled")
-    EXPIRED = "expired", _("Expired")
-    NO_SHOW = "no_show", _("No-show")
-
-
 S = ReferralState
 # The allowed moves (STYLE.md "Workflows"): every service checks this one table.
 TRANSITIONS = {

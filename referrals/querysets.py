@@ -4,8 +4,11 @@
 from django.db.models import Case, Count, F, FloatField, Min, Q, Sum, Value, When
 from django.db.models.functions import Cast, NullIf
 
-from alliance.models import ROLE_RANK, Placement, PlacementRole
+from alliance.choices import PlacementRole
+from alliance.models import ROLE_RANK, Placement
 from core.querysets import ScopedQuerySet
+
+from .choices import Direction, ReferralState
 
 
 class _PoolQuerySet(ScopedQuerySet):
@@ -179,8 +182,6 @@ class ReferralQuerySet(ScopedQuerySet):
 
     def answer_overdue(self, now):
         """Submitted referrals nobody answered in time."""
-        from .models import ReferralState
-
         return self.filter(state=ReferralState.SUBMITTED, answer_due_at__lte=now)
 
     def received_by(self, institution):
@@ -196,9 +197,12 @@ class ReferralQuerySet(ScopedQuerySet):
     def open_returns_of(self, referral):
         """The down-referrals back from `referral` still under way (not rejected, cancelled,
         expired or no-show): while one exists, referring back again is refused."""
-        from .models import ReferralState as S
-
-        closed = [S.REJECTED, S.CANCELLED, S.EXPIRED, S.NO_SHOW]
+        closed = [
+            ReferralState.REJECTED,
+            ReferralState.CANCELLED,
+            ReferralState.EXPIRED,
+            ReferralState.NO_SHOW,
+        ]
         return self.filter(return_of=referral).exclude(state__in=closed)
 
     def for_detail(self):
@@ -232,8 +236,6 @@ def route(sender, receiver):
     - a village clinic goes up to its own township branch only, never to another township's
       (乡村一体化: the branch runs its village clinics); the hospitals are open to it.
     """
-    from .models import Direction  # the models module imports this one
-
     partner = PlacementRole.PARTNER
     if receiver is None or receiver.alliance_id != sender.alliance_id or receiver.role == partner:
         return Direction.UP, True
@@ -254,8 +256,6 @@ def receivers_on(day, sender, direction, placements=None):
     `placements` narrows the candidates (the user's scope: `Placement.objects.for_user(user)`);
     one query, and a few hundred placements at most to weigh.
     """
-    from .models import Direction
-
     placements = placements if placements is not None else Placement.objects.all()
     candidates = placements.on(day).exclude(institution=sender.institution_id).select_related("institution")
     if direction != Direction.UP:  # only an up-referral leaves the alliance: read no other

@@ -5,7 +5,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from members import services as member_services
-from members.models import SecondmentKind, TeamRole
+from members.choices import SecondmentKind, TeamRole
 from tests.alliance.factories import AllianceFactory, DepartmentFactory, build_alliance
 from tests.core.factories import UserFactory
 from tests.members.factories import MembershipFactory, resident, staff, team

@@ -5,7 +5,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from alliance.models import Alliance, Department, Institution, Placement, PlacementRole
+from alliance.choices import PlacementRole
+from alliance.models import Alliance, Department, Institution, Placement
 from alliance.querysets import today
 from core.api.fields import ScopedCodeField, ScopedIdField
 

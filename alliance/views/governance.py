@@ -8,28 +8,18 @@ import django_filters
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import Q
 from django.db.models.fields.files import FieldFile
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
-from django.views.generic import DetailView, TemplateView
+from django.views.generic import TemplateView
 
-from core import access
+from core.detail import ScopedDetailView, get_scoped_or_404
 from core.filters import ScopedModelChoiceFilter
 from core.forms import ServiceFormView
-from core.history import history_of
 from core.listing import Column, ScopedListView, attr
 
 from .. import services
+from ..choices import GOVERNMENT_MEETINGS_PER_YEAR, CommitteePosition, DocumentKind, MeetingKind
 from ..forms import CommitteeMemberForm, DocumentForm, MeetingForm
-from ..models import (
-    GOVERNMENT_MEETINGS_PER_YEAR,
-    Alliance,
-    CommitteeMember,
-    CommitteePosition,
-    DocumentKind,
-    GovernanceDocument,
-    Meeting,
-    MeetingKind,
-)
+from ..models import Alliance, CommitteeMember, GovernanceDocument, Meeting
 from ..querysets import today
 
 
@@ -125,24 +115,21 @@ class DocumentListView(GovernanceListView):
 
 
 # --- Records ------------------------------------------------------------------------------------
-class GovernanceDetailView(LoginRequiredMixin, DetailView):
+class GovernanceDetailView(ScopedDetailView):
     """One record with its facts and change history; 404 outside the user's scope."""
 
     template_name = "alliance/governance_detail.html"
+    related = ("alliance",)
     fields = ()
     edit_url_name = ""
     list_url_name = ""
 
-    def get_queryset(self):
-        return self.model.objects.for_user(self.request.user).select_related("alliance")
-
     def get_context_data(self, **kwargs):
         record = self.object
         facts = [(record._meta.get_field(name).verbose_name, *_display(record, name)) for name in self.fields]
-        can_edit = bool(self.edit_url_name) and access.can_write(self.request.user, self.model, record)
+        can_edit = bool(self.edit_url_name) and self.may_change()
         return super().get_context_data(
             facts=facts,
-            history=history_of(record),
             edit_url_name=self.edit_url_name if can_edit else "",
             list_url_name=self.list_url_name,
             **kwargs,
@@ -187,7 +174,7 @@ class GovernanceFormView(ServiceFormView):
     def get_object(self):
         if "pk" not in self.kwargs:
             return None
-        return get_object_or_404(self.model.objects.for_user(self.request.user), pk=self.kwargs["pk"])
+        return get_scoped_or_404(self.model, self.request.user, self.kwargs["pk"])
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "user": self.request.user, "instance": self.object}

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from core import access
-from core.imports import ImportConfirmView, ImportPreviewView, ImportTemplateView, ImportUploadView
+from core.imports.views import ImportConfirmView, ImportPreviewView, ImportTemplateView, ImportUploadView
 from core.models import Job
 
 from ..imports import InstitutionImport, may_use_imports

@@ -7,14 +7,11 @@ relations and scoped with their own `for_user`, so the hierarchy never imports t
 (DESIGN §2) and a role sees only the people rows it may see (DESIGN §5).
 """
 
-from django.contrib.auth.mixins import LoginRequiredMixin
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
-from django.views.generic import DetailView
 
 from core import access
+from core.detail import ScopedDetailView, get_scoped_or_404
 from core.forms import ServiceFormView
-from core.history import history_of
 from core.listing import Column, ScopedListView, attr
 
 from .. import services
@@ -60,13 +57,11 @@ class InstitutionListView(ScopedListView):
     ]
 
 
-class InstitutionDetailView(LoginRequiredMixin, DetailView):
+class InstitutionDetailView(ScopedDetailView):
     """`/alliance/institutions/<id>/`: 404 outside the user's scope."""
 
+    model = Institution
     template_name = "alliance/institution_detail.html"
-
-    def get_queryset(self):
-        return Institution.objects.for_user(self.request.user)
 
     def get_context_data(self, **kwargs):
         institution, user = self.object, self.request.user
@@ -84,8 +79,7 @@ class InstitutionDetailView(LoginRequiredMixin, DetailView):
                 "staff", "to_institution"
             ),
             placements=institution.placements.select_related("alliance", "parent").order_by("-valid_from"),
-            history=history_of(institution),
-            can_write=access.can_write(user, Institution, institution),
+            can_write=self.may_change(),
             **kwargs,
         )
 
@@ -99,7 +93,7 @@ class InstitutionFormMixin:
     def get_object(self):
         if "pk" not in self.kwargs:
             return None
-        return get_object_or_404(Institution.objects.for_user(self.request.user), pk=self.kwargs["pk"])
+        return get_scoped_or_404(Institution, self.request.user, self.kwargs["pk"])
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "user": self.request.user}

@@ -16,8 +16,9 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
+from ..choices import PlacementRole
 from ..forms import TreeForm
-from ..models import Alliance, Institution, Placement, PlacementRole
+from ..models import Alliance, Institution, Placement
 
 YEAR = datetime.timedelta(days=365)
 # Order of the institutions directly under the alliance.

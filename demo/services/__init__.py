@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from auditlog.context import disable_auditlog
 from django.db import transaction
 
-from alliance.models import Alliance, Department, Institution, PlacementRole
+from alliance.choices import PlacementRole
+from alliance.models import Alliance, Department, Institution
 from alliance.querysets import today
 from encounters.models import Admission, OutpatientVisit
 from members.models import SignedResident, StaffMember

@@ -11,7 +11,8 @@ from django.contrib.auth.hashers import make_password
 
 from alliance.models import Institution
 from members import services as members_services
-from members.models import MembershipRole, Profession, StaffMember
+from members.choices import MembershipRole, Profession
+from members.models import StaffMember
 
 from .county import DEMO_TOWNSHIP, LEAD_CODE, branch_code, village_code
 

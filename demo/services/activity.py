@@ -23,11 +23,12 @@ than sent through the ingestion service: millions of rows must load in seconds.
 import datetime
 from dataclasses import dataclass
 
-from alliance.models import PlacementRole
+from alliance.choices import PlacementRole
 from core.identity import patient_key
 from encounters.models import Admission, OutpatientVisit, OutsideFacility
 from members import services as members_services
-from members.models import Gender, MembershipRole, SignedResident
+from members.choices import Gender, MembershipRole
+from members.models import SignedResident
 
 from . import casemix as mix
 from .accounts import ACCOUNTS, ensure_user

@@ -11,8 +11,8 @@ steps below register it through `alliance.services` only.
 from dataclasses import dataclass
 
 from alliance import services as alliance_services
+from alliance.choices import AllianceKind, InstitutionLevel, PlacementRole
 from alliance.department_codes import COMMON_SUBJECTS, STANDARD_SUBJECTS
-from alliance.models import AllianceKind, InstitutionLevel, PlacementRole
 
 from .context import FOUNDED, MOVE_ON, step_random
 from .identifiers import credit_code

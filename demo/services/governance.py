@@ -9,7 +9,7 @@ only once, so the demo shows that warning.
 import datetime
 
 from alliance import services as alliance_services
-from alliance.models import CommitteePosition, DocumentKind, MeetingKind
+from alliance.choices import CommitteePosition, DocumentKind, MeetingKind
 
 from .context import FOUNDED, YEARS
 from .identifiers import person_name

@@ -27,25 +27,21 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from alliance.models import PlacementRole
+from alliance.choices import PlacementRole
 from core.identity import decrypt, encrypt, mask_name, mask_resident_id, patient_key
 from encounters.models import Admission
 from members.models import SignedResident
 from referrals import services as referral_services
+from referrals.choices import Direction, PoolKind, ReferralState, SlotPeriod, Urgency
 from referrals.models import (
     ICD10,
     Bed,
-    Direction,
-    PoolKind,
     PoolPublication,
     PoolTemplateEntry,
     Referral,
     ReferralEvent,
     ReferralSettings,
-    ReferralState,
     Slot,
-    SlotPeriod,
-    Urgency,
 )
 
 from .activity import PERIOD_END, PERIOD_START

@@ -4,9 +4,9 @@ hospitals stationed at the township branches (下沉/派驻) every year."""
 
 import datetime
 
-from alliance.models import PlacementRole
+from alliance.choices import PlacementRole
 from members import services as members_services
-from members.models import Gender, Profession, SecondmentKind, TitleLevel
+from members.choices import Gender, Profession, SecondmentKind, TitleLevel
 
 from .context import FOUNDED, YEARS, step_faker, step_random
 from .county import HOSPITAL_CODES, REGION_CODE, TCM_CODE, TOWNSHIPS, branch_code

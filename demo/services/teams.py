@@ -9,9 +9,9 @@ rules on today's placements (the moved village clinic's team works with its new 
 
 import datetime
 
-from alliance.models import PlacementRole
+from alliance.choices import PlacementRole
 from members import services as members_services
-from members.models import ChronicCondition, Profession, TeamRole, TitleLevel
+from members.choices import ChronicCondition, Profession, TeamRole, TitleLevel
 
 from .context import AGE_REFERENCE, YEARS, step_faker, step_random
 from .county import HOSPITAL_CODES, REGION_CODE

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from alliance.models import InstitutionLevel
+from alliance.choices import InstitutionLevel
 from encounters.models import Admission, OutpatientVisit, OutsideFacility
 
 PATIENT_SHOWN = 8  # hex characters of the patient key a row shows: enough to tell patients apart

@@ -7,7 +7,7 @@ import hmac
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from alliance.models import AllianceKind, PlacementRole
+from alliance.choices import AllianceKind, PlacementRole
 from core.identity import PROVINCE_PREFIXES, validate_region_code, validate_resident_id
 from encounters.querysets import last_of_month
 

@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from alliance.models import InstitutionLevel
+from alliance.choices import InstitutionLevel
 from core.identity import PROVINCE_PREFIXES, validate_region_code
 
 EXTERNAL_ID_LENGTH = 64

@@ -9,15 +9,14 @@ from rest_framework import serializers
 from alliance.models import Department, Institution, Placement
 from alliance.querysets import today
 from core.api.fields import ScopedCodeField, ScopedIdField
+from members.choices import ChronicCondition, TeamRole
 from members.models import (
-    ChronicCondition,
     FamilyDoctorTeam,
     Membership,
     Secondment,
     SignedResident,
     StaffMember,
     TeamMembership,
-    TeamRole,
 )
 
 

@@ -1,11 +1,9 @@
 """What the people pages share: a detail page of a scoped record with its change history, and a
 form page that calls one service."""
 
-from django.contrib.auth.mixins import LoginRequiredMixin
 from django.utils.translation import gettext_noop
-from django.views.generic import DetailView
 
-from core import access
+from core.detail import ScopedDetailView
 from core.forms import ServiceFormView
 from core.history import history_of
 
@@ -35,26 +33,15 @@ def readable_history(obj, hidden=frozenset(), mask=None):
     return entries
 
 
-class RecordDetailView(LoginRequiredMixin, DetailView):
-    """A record the user may see (404 otherwise, DESIGN §5), its change history and whether the
-    user may change it (write links are shown only then)."""
-
-    related = ()  # select_related paths
-
-    def get_queryset(self):
-        return self.model.objects.for_user(self.request.user).select_related(*self.related)
-
-    hidden_in_history = frozenset()
+class RecordDetailView(ScopedDetailView):
+    """A people record (404 outside the user's scope), its change history over its own columns
+    and whether the user may change it (`can_edit`: write links are shown only then)."""
 
     def get_history(self):
-        return readable_history(self.object, hidden=self.hidden_in_history)
+        return readable_history(self.object)
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(
-            history=self.get_history(),
-            can_edit=access.can_write(self.request.user, self.model, self.object),
-            **kwargs,
-        )
+        return super().get_context_data(can_edit=self.may_change(), **kwargs)
 
 
 class PeopleFormView(ServiceFormView):
@@ -71,8 +58,3 @@ class PeopleFormView(ServiceFormView):
 
     def get_cancel_url(self):
         return self.object.get_absolute_url() if self.object else ""
-
-    def scoped_or_404(self, model, pk, *related):
-        from django.shortcuts import get_object_or_404
-
-        return get_object_or_404(model.objects.for_user(self.request.user).select_related(*related), pk=pk)

@@ -1,6 +1,6 @@
 """The staff import pages under /people/import/staff/: upload → preview → confirm, template."""
 
-from core.imports import ImportConfirmView, ImportPreviewView, ImportTemplateView, ImportUploadView
+from core.imports.views import ImportConfirmView, ImportPreviewView, ImportTemplateView, ImportUploadView
 
 from ..imports import StaffImport
 

@@ -8,13 +8,15 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from core.detail import get_scoped_or_404
 from core.identity import mask_name
 from core.listing import Column, ScopedListView, attr
 
 from .. import services
+from ..choices import ChronicCondition
 from ..filtersets import ResidentFilterSet
 from ..forms import FindResidentForm, ResidentUpdateForm, SignResidentForm
-from ..models import ChronicCondition, SignedResident
+from ..models import SignedResident
 from .common import PeopleFormView, RecordDetailView, readable_history
 
 CONDITION_LABELS = dict(ChronicCondition.choices)
@@ -119,7 +121,9 @@ class ResidentUpdateView(PeopleFormView):
     title = _("Edit signed resident")
 
     def get_object(self):
-        return self.scoped_or_404(SignedResident, self.kwargs["pk"], "team")
+        return get_scoped_or_404(
+            SignedResident.objects.select_related("team"), self.request.user, self.kwargs["pk"]
+        )
 
     def get_initial(self):
         resident = self.object

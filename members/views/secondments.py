@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from alliance.querysets import today
+from core.detail import get_scoped_or_404
 from core.listing import Column, ScopedListView, attr
 
 from .. import services
@@ -93,7 +94,9 @@ class SecondmentUpdateView(PeopleFormView):
     title = _("Edit secondment")
 
     def get_object(self):
-        return self.scoped_or_404(Secondment, self.kwargs["pk"], "staff")
+        return get_scoped_or_404(
+            Secondment.objects.select_related("staff"), self.request.user, self.kwargs["pk"]
+        )
 
     def get_initial(self):
         return {name: getattr(self.object, name) for name in ("kind", "start_date", "end_date", "notes")}

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from alliance.models import Alliance, Department
 from alliance.querysets import today
 from core import access
+from core.detail import get_scoped_or_404
 from core.listing import Column, ScopedListView, attr
 
 from .. import services
@@ -127,13 +128,22 @@ class StaffCreateView(PeopleFormView):
         return reverse("members:staff-list")
 
 
-class StaffUpdateView(PeopleFormView):
+class StaffRecordFormView(PeopleFormView):
+    """A form on one staff member the user may see (404 otherwise)."""
+
     model = StaffMember
-    form_class = StaffUpdateForm
-    title = _("Edit staff member")
 
     def get_object(self):
-        return self.scoped_or_404(StaffMember, self.kwargs["pk"])
+        return get_scoped_or_404(
+            StaffMember.objects.select_related("alliance", "institution"),
+            self.request.user,
+            self.kwargs["pk"],
+        )
+
+
+class StaffUpdateView(StaffRecordFormView):
+    form_class = StaffUpdateForm
+    title = _("Edit staff member")
 
     def get_initial(self):
         return {name: getattr(self.object, name) for name in (*STAFF_DETAIL_FIELDS, "active")}
@@ -142,13 +152,9 @@ class StaffUpdateView(PeopleFormView):
         return services.update_staff(self.object, acting_user=self.request.user, **form.cleaned_data)
 
 
-class StaffTransferView(PeopleFormView):
-    model = StaffMember
+class StaffTransferView(StaffRecordFormView):
     form_class = TransferStaffForm
     title = _("Transfer staff member")
-
-    def get_object(self):
-        return self.scoped_or_404(StaffMember, self.kwargs["pk"])
 
     def get_initial(self):
         return {"institution": self.object.institution_id, "department": self.object.department_id}

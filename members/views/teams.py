@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from core import access
+from core.detail import get_scoped_or_404
 from core.listing import Column, ScopedListView, attr
 
 from .. import services
@@ -89,7 +90,9 @@ class TeamUpdateView(PeopleFormView):
     title = _("Edit family-doctor team")
 
     def get_object(self):
-        return self.scoped_or_404(FamilyDoctorTeam, self.kwargs["pk"], "institution")
+        return get_scoped_or_404(
+            FamilyDoctorTeam.objects.select_related("institution"), self.request.user, self.kwargs["pk"]
+        )
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "team": self.object}
@@ -110,7 +113,9 @@ class TeamMemberAddView(PeopleFormView):
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated:
-            self.team = self.scoped_or_404(FamilyDoctorTeam, kwargs["pk"], "institution")
+            self.team = get_scoped_or_404(
+                FamilyDoctorTeam.objects.select_related("institution"), request.user, kwargs["pk"]
+            )
             if not access.can_write(request.user, TeamMembership, TeamMembership(team=self.team)):
                 raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
@@ -135,7 +140,11 @@ class TeamMemberRemoveView(PeopleFormView):
     template_name = "members/teammembership_confirm_delete.html"
 
     def get_object(self):
-        membership = self.scoped_or_404(TeamMembership, self.kwargs["membership_pk"], "team", "staff")
+        membership = get_scoped_or_404(
+            TeamMembership.objects.select_related("team", "staff"),
+            self.request.user,
+            self.kwargs["membership_pk"],
+        )
         if membership.team_id != self.kwargs["pk"]:
             raise Http404
         return membership

@@ -12,18 +12,8 @@ from rest_framework import serializers
 from alliance.models import Department, Institution
 from core.api.fields import ScopedCodeField, ScopedIdField
 from members.models import FamilyDoctorTeam
-from referrals.models import (
-    Bed,
-    Direction,
-    OutOfCountyReason,
-    PoolPublication,
-    PoolTemplateEntry,
-    Referral,
-    ReferralEvent,
-    Slot,
-    SlotPeriod,
-    Urgency,
-)
+from referrals.choices import Direction, OutOfCountyReason, SlotPeriod, Urgency
+from referrals.models import Bed, PoolPublication, PoolTemplateEntry, Referral, ReferralEvent, Slot
 from referrals.services import MAX_PUBLISH
 
 

@@ -14,7 +14,8 @@ from django.utils.translation import gettext_lazy as _
 
 from alliance.models import Department
 
-from ..models import Bed, ReferralState, Slot, SlotPeriod, Urgency
+from ..choices import ReferralState, SlotPeriod, Urgency
+from ..models import Bed, Slot
 
 MAX_SLOT_OPTIONS = 200  # sessions (date, period, doctor) listed in the accept form
 MAX_BED_OPTIONS = 100  # (department, day) pairs with a free bed

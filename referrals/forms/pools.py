@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from alliance.models import Department
 
-from ..models import PoolKind, SlotPeriod, Weekday
+from ..choices import PoolKind, SlotPeriod, Weekday
 from ..services import MAX_PUBLISH
 
 BLANK = [("", "---------")]

@@ -12,13 +12,15 @@ from django import forms
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from alliance.models import Department, Placement, PlacementRole
+from alliance.choices import PlacementRole
+from alliance.models import Department, Placement
 from core import access
 from core.identity import decrypt, encrypt, mask_resident_id, patient_key, validate_resident_id
 from members.forms import BlankTextInput
 from members.models import FamilyDoctorTeam
 
-from ..models import Bed, OutOfCountyReason, Referral, Slot, Urgency, icd10_validator
+from ..choices import OutOfCountyReason, Urgency
+from ..models import Bed, Referral, Slot, icd10_validator
 from ..querysets import receivers_on
 from ..services import needs_reason_code
 

@@ -11,7 +11,8 @@ the services for every state, side and role (tests/referrals/test_referral_pages
 
 from django.core.exceptions import PermissionDenied
 
-from ..models import Direction, Referral, ReferralState
+from ..choices import Direction, ReferralState
+from ..models import Referral
 from .common import ensure_acts_for
 
 S = ReferralState

@@ -14,9 +14,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core import events
-from members.models import MembershipRole
+from members.choices import MembershipRole
 
-from ..models import ReferralState
+from ..choices import ReferralState
 
 S = ReferralState
 REFERRED_BACK = "referred_back"

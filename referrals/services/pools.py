@@ -15,21 +15,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from alliance.models import PlacementRole
+from alliance.choices import PlacementRole
 from alliance.querysets import today
 from core.exceptions import Conflict
 
-from ..models import (
-    SESSION_STARTS,
-    Bed,
-    PoolKind,
-    PoolPublication,
-    PoolTemplateEntry,
-    ReferralSettings,
-    Slot,
-    SlotPeriod,
-    Weekday,
-)
+from ..choices import PoolKind, SlotPeriod, Weekday
+from ..models import SESSION_STARTS, Bed, PoolPublication, PoolTemplateEntry, ReferralSettings, Slot
 from .common import ensure_acts_for, placement_on
 
 MAX_PUBLISH = 500  # rows per publish call (and per template line)

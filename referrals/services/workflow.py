@@ -12,12 +12,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from alliance.models import Alliance, PlacementRole
+from alliance.choices import PlacementRole
+from alliance.models import Alliance
 from core.exceptions import Conflict
 from core.identity import encrypt, mask_name, mask_resident_id, patient_key, validate_resident_id
 from members.models import SignedResident
 
-from ..models import Direction, Referral, ReferralEvent, ReferralSettings, ReferralState
+from ..choices import Direction, ReferralState
+from ..models import Referral, ReferralEvent, ReferralSettings
 from ..querysets import route
 from .booking import book_new, book_or_swap, holds_nothing, release
 from .common import ensure_acts_for, placements_on

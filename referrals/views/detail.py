@@ -10,16 +10,15 @@ place with the current state, never a server error. Referrals outside the user's
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
-from django.views.generic import DetailView
 
+from core.detail import ScopedDetailView, get_scoped_or_404
 from core.exceptions import Conflict
 from core.forms import attach_errors
 
@@ -67,7 +66,13 @@ def serial_number(referral):
 
 
 def scoped(user, pk):
-    return get_object_or_404(Referral.objects.for_user(user).for_detail(), pk=pk)
+    return get_scoped_or_404(Referral.objects.for_detail(), user, pk)
+
+
+def timeline(referral, user):
+    """The referral's history: every ReferralEvent the user may see, oldest first."""
+    events = ReferralEvent.objects.for_user(user).filter(referral=referral)
+    return events.select_related("acting_user").order_by("at", "pk")
 
 
 def page_context(request, referral, *, bound=None, notice=None, notice_kind="success"):
@@ -80,18 +85,12 @@ def page_context(request, referral, *, bound=None, notice=None, notice_kind="suc
         form = bound if bound is not None and bound.verb == verb else None
         form = form or ACTION_FORMS[verb](referral=referral, user=user, verb=verb)
         actions.append({"verb": verb, "slug": SLUGS[verb], "label": LABELS[verb], "form": form})
-    events = (
-        ReferralEvent.objects.for_user(user)
-        .filter(referral=referral)
-        .select_related("acting_user")
-        .order_by("at", "pk")
-    )
     returns = Referral.objects.for_user(user).filter(return_of=referral).order_by("pk")
     return {
         "referral": referral,
         "serial": serial_number(referral),
         "booking": booking_label(referral),
-        "events": events,
+        "events": timeline(referral, user),
         "returns": returns.only("pk", "state", "created_at"),
         "actions": actions,
         "notice": notice,
@@ -99,16 +98,19 @@ def page_context(request, referral, *, bound=None, notice=None, notice_kind="suc
     }
 
 
-class ReferralDetailView(LoginRequiredMixin, DetailView):
-    model = Referral
+class ReferralDetailView(ScopedDetailView):
+    """The referral page; its history is the timeline of its events (`events`)."""
+
+    queryset = Referral.objects.for_detail()
     template_name = "referrals/referral_detail.html"
     context_object_name = "referral"
+    history_context_name = "events"
 
-    def get_queryset(self):
-        return Referral.objects.for_user(self.request.user).for_detail()
+    def get_history(self):
+        return timeline(self.object, self.request.user)
 
     def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), **page_context(self.request, self.object)}
+        return super().get_context_data(**page_context(self.request, self.object), **kwargs)
 
 
 class ReferralSlipView(ReferralDetailView):

@@ -28,8 +28,9 @@ from alliance.models import Institution
 from core import access
 from core.listing import Column, ScopedListView, attr
 
+from ..choices import Direction, ReferralState, Urgency
 from ..forms.actions import booking_label
-from ..models import Direction, Referral, ReferralState, Urgency
+from ..models import Referral
 
 SUBJECTS = sorted({**STANDARD_SUBJECTS, **COMMON_SUBJECTS}.items())
 

@@ -14,20 +14,23 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, Value, When
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
 
-from alliance.models import ROLE_RANK, Institution, Placement, PlacementRole
+from alliance.choices import PlacementRole
+from alliance.models import ROLE_RANK, Institution, Placement
 from alliance.querysets import today
 from core import access
+from core.detail import get_scoped_or_404
 from core.forms import ServiceFormView
 
 from .. import services
+from ..choices import Weekday
 from ..forms.pools import ConfirmForm, PublishWeekForm, TemplateEntryForm, WeekForm, next_monday
-from ..models import Bed, PoolPublication, PoolTemplateEntry, Slot, Weekday
+from ..models import Bed, PoolPublication, PoolTemplateEntry, Slot
 from ..services.pools import LEAD_BED_SHARE, LEAD_SLOT_SHARE, is_lead
 
 UPCOMING_WEEKS = 6  # weeks offered on the publish page
@@ -94,7 +97,7 @@ class PoolPageMixin:
             from django.contrib.auth.views import redirect_to_login
 
             return redirect_to_login(request.get_full_path())
-        self.institution = get_object_or_404(Institution.objects.for_user(request.user), pk=kwargs["pk"])
+        self.institution = get_scoped_or_404(Institution, request.user, kwargs["pk"])
         if not access.can_write(
             request.user, PoolTemplateEntry, PoolTemplateEntry(institution=self.institution)
         ):
@@ -183,8 +186,9 @@ class EntryCreateView(EntryFormMixin, PoolFormView):
 
 class EntryObjectMixin:
     def get_object(self):
-        entries = PoolTemplateEntry.objects.for_user(self.request.user).filter(institution=self.institution)
-        return get_object_or_404(entries.select_related("institution", "department"), pk=self.kwargs["entry"])
+        entries = PoolTemplateEntry.objects.filter(institution=self.institution)
+        entries = entries.select_related("institution", "department")
+        return get_scoped_or_404(entries, self.request.user, self.kwargs["entry"])
 
 
 class EntryUpdateView(EntryObjectMixin, EntryFormMixin, PoolFormView):

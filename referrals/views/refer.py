@@ -32,8 +32,9 @@ from members.forms import FindResidentForm
 from members.models import SignedResident
 
 from .. import services
+from ..choices import Direction, SlotPeriod, Urgency
 from ..forms.refer import ReferForm, may_refer, new_token
-from ..models import Bed, Direction, Referral, Slot, SlotPeriod, Urgency
+from ..models import Bed, Referral, Slot
 
 DAYS = 14  # the calendar shows two weeks …
 WEEKS_AHEAD = 8  # … and moves a week at a time, up to eight weeks on

@@ -6,7 +6,8 @@ import datetime
 import factory
 
 from alliance import services
-from alliance.models import Alliance, AllianceKind, Department, Institution, InstitutionLevel, PlacementRole
+from alliance.choices import AllianceKind, InstitutionLevel, PlacementRole
+from alliance.models import Alliance, Department, Institution
 
 COUNTY = "330782"  # 义乌市 (a real GB/T 2260 county-level code)
 FOUNDED = datetime.date(2019, 10, 1)

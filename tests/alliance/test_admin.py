@@ -11,7 +11,8 @@ from django.utils.translation import override
 from guardian.models import UserObjectPermission
 
 from alliance import services
-from alliance.models import AlliancePopulation, Institution, Placement, PlacementRole
+from alliance.choices import PlacementRole
+from alliance.models import AlliancePopulation, Institution, Placement
 from members.models import StaffMember
 from tests.alliance.factories import FOUNDED, InstitutionFactory, place
 

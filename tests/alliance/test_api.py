@@ -7,7 +7,8 @@ import pytest
 from stdnum.cn import uscc
 
 from alliance import services
-from alliance.models import Institution, Placement, PlacementRole
+from alliance.choices import PlacementRole
+from alliance.models import Institution, Placement
 from tests.alliance.factories import DepartmentFactory, InstitutionFactory
 
 pytestmark = pytest.mark.django_db

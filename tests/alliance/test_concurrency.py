@@ -12,7 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from alliance import services
-from alliance.models import Institution, Placement, PlacementRole
+from alliance.choices import PlacementRole
+from alliance.models import Institution, Placement
 from core.exceptions import Conflict
 from tests.alliance.factories import AllianceFactory, InstitutionFactory, place
 

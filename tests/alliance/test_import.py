@@ -8,12 +8,14 @@ from io import BytesIO
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
 from django.urls import reverse
 from django.utils import translation
 from openpyxl import Workbook, load_workbook
 
+from alliance.choices import PlacementRole
 from alliance.imports import InstitutionImport
-from alliance.models import Institution, Placement, PlacementRole
+from alliance.models import Institution, Placement
 from core.imports import confirm_import, preview_import
 from core.models import Job, JobState
 from tests.alliance.factories import placement_of
@@ -190,9 +192,11 @@ def test_upload_preview_confirm_through_the_pages(client, world):
         ["H7002", "坏行", "五级", None, None, "分院", None, "2024-03-01"],
     ]
 
-    response = client.post(
-        reverse("alliance:import_institutions"), {"target": mine.alliance.pk, "file": institutions_xlsx(rows)}
-    )
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the preview task
+        response = client.post(
+            reverse("alliance:import_institutions"),
+            {"target": mine.alliance.pk, "file": institutions_xlsx(rows)},
+        )
 
     job = Job.objects.get(kind="import_institutions")
     html = client.get(response["Location"]).content.decode()

@@ -8,15 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext
 
-from alliance.models import (
-    ROLE_RANK,
-    Alliance,
-    Department,
-    Institution,
-    Placement,
-    PlacementRole,
-    department_code_validator,
-)
+from alliance.choices import PlacementRole
+from alliance.models import ROLE_RANK, Alliance, Department, Institution, Placement, department_code_validator
 from core.models import DATES_IN_ORDER
 from tests.alliance.factories import (
     COUNTY,

@@ -7,7 +7,8 @@ import pytest
 from django.urls import reverse
 
 from alliance import services
-from alliance.models import CommitteeMember, GovernanceDocument, Meeting, MeetingKind
+from alliance.choices import MeetingKind
+from alliance.models import CommitteeMember, GovernanceDocument, Meeting
 from alliance.querysets import today
 from tests.core.factories import UserFactory
 from tests.members.factories import MembershipFactory

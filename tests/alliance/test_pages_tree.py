@@ -9,7 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from alliance import services
-from alliance.models import Institution, InstitutionLevel, Placement, PlacementRole
+from alliance.choices import InstitutionLevel, PlacementRole
+from alliance.models import Institution, Placement
 from alliance.querysets import today
 from members import services as member_services
 from tests.alliance.factories import FOUNDED, InstitutionFactory, credit_code, place

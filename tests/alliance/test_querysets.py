@@ -6,7 +6,8 @@ import datetime
 import pytest
 
 from alliance import services
-from alliance.models import Institution, Meeting, MeetingKind, Placement, PlacementRole
+from alliance.choices import MeetingKind, PlacementRole
+from alliance.models import Institution, Meeting, Placement
 from alliance.querysets import today
 from tests.alliance.factories import FOUNDED, AllianceFactory, InstitutionFactory, build_alliance, place
 

@@ -9,17 +9,14 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext, override
 
 from alliance import services
+from alliance.choices import CommitteePosition, DocumentKind, MeetingKind, PlacementRole
 from alliance.models import (
     AlliancePopulation,
     CommitteeMember,
-    CommitteePosition,
-    DocumentKind,
     GovernanceDocument,
     Institution,
     Meeting,
-    MeetingKind,
     Placement,
-    PlacementRole,
 )
 from core.models import DATES_IN_ORDER
 from tests.alliance.factories import (

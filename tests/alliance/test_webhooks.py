@@ -8,7 +8,8 @@ import pytest
 from django.urls import reverse
 
 from alliance import webhooks
-from alliance.models import InstitutionWebhook, WebhookDelivery, WebhookDeliveryState
+from alliance.choices import WebhookDeliveryState
+from alliance.models import InstitutionWebhook, WebhookDelivery
 from alliance.tasks import deliver_webhook_task
 from tests.alliance.factories import InstitutionFactory
 from tests.his import join_eager_deliveries

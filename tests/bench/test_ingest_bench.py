@@ -19,7 +19,8 @@ import pytest
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
-from alliance.models import Department, InstitutionLevel, PlacementRole
+from alliance.choices import InstitutionLevel, PlacementRole
+from alliance.models import Department
 from encounters.models import OutpatientVisit
 from tests.alliance.factories import AllianceFactory, InstitutionFactory, place
 from tests.encounters.factories import alliance_client, resident_id

@@ -41,9 +41,10 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from alliance.models import InstitutionLevel, PlacementRole
+from alliance.choices import InstitutionLevel, PlacementRole
 from core.models import Notification
-from referrals.models import Referral, ReferralState, Slot
+from referrals.choices import ReferralState
+from referrals.models import Referral, Slot
 from tests.alliance.factories import AllianceFactory, InstitutionFactory, place
 from tests.referrals.factories import department, member, next_week, patient, slots
 

@@ -11,7 +11,8 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 
 from alliance import services as alliance_services
-from alliance.models import Institution, PlacementRole
+from alliance.choices import PlacementRole
+from alliance.models import Institution
 from core import access
 from encounters import services as encounter_services
 from encounters.models import OutpatientVisit

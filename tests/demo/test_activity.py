@@ -11,12 +11,14 @@ from django.contrib.auth import get_user_model
 from django.db.models import CharField, Count, F, Max, Min, Q, Sum
 from django.db.models.functions import ExtractMonth
 
-from alliance.models import Institution, PlacementRole
+from alliance.choices import PlacementRole
+from alliance.models import Institution
 from alliance.querysets import today
 from demo.services import SCALES, seed_demo
 from demo.services.activity import PERIOD_END, PERIOD_START
 from encounters.models import Admission, OutpatientVisit, OutsideFacility
-from members.models import Membership, MembershipRole, SignedResident
+from members.choices import MembershipRole
+from members.models import Membership, SignedResident
 from tests.demo.conftest import SEED
 
 COUNTY = "330726"

@@ -8,22 +8,15 @@ import datetime
 
 from django.db.models import Count, F, Q, Sum
 
-from alliance.models import ROLE_RANK, Placement, PlacementRole
+from alliance.choices import PlacementRole
+from alliance.models import ROLE_RANK, Placement
 from demo.services import SCALES, seed_demo
 from demo.services.activity import PERIOD_END, PERIOD_START
 from demo.services.context import ACTIVITY_ANCHOR
 from demo.services.referrals import POOL_DAYS, POOL_START, POOL_WEEKS
 from encounters.models import Admission
-from referrals.models import (
-    Bed,
-    Direction,
-    PoolPublication,
-    PoolTemplateEntry,
-    Referral,
-    ReferralEvent,
-    ReferralState,
-    Slot,
-)
+from referrals.choices import Direction, ReferralState
+from referrals.models import Bed, PoolPublication, PoolTemplateEntry, Referral, ReferralEvent, Slot
 
 S = ReferralState
 POOL_END = POOL_START + datetime.timedelta(days=POOL_DAYS - 1)

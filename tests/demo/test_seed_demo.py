@@ -9,6 +9,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from alliance.choices import PlacementRole
 from alliance.models import (
     AlliancePopulation,
     Department,
@@ -16,7 +17,6 @@ from alliance.models import (
     Institution,
     Meeting,
     Placement,
-    PlacementRole,
 )
 from alliance.querysets import today
 from core.identity import decrypt, mask_resident_id, validate_credit_code, validate_resident_id
@@ -24,17 +24,15 @@ from demo.services import DEFAULT_PASSWORD, seed_demo
 from demo.services.county import county_plan
 from demo.services.staff import staff_roster
 from demo.services.teams import resident_roster
+from members.choices import ChronicCondition, SecondmentKind, TeamRole
 from members.models import (
-    ChronicCondition,
     FamilyDoctorTeam,
     Membership,
     Secondment,
-    SecondmentKind,
     SignedResident,
     StaffMember,
     StaffPosting,
     TeamMembership,
-    TeamRole,
 )
 from tests.demo.conftest import SEED
 

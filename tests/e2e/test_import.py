@@ -55,3 +55,35 @@ def test_a_staff_import_with_a_bad_row_previews_then_writes_only_the_good_row(li
     assert [(s.employee_number, s.name, s.institution_id, s.department.code) for s in written] == [
         ("E9001", "李华", mine.home.pk, "02")
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_preview_page_follows_a_running_preview_until_it_is_ready(live_server, page, tmp_path):
+    """With a real worker the preview runs after the upload: the page shows the progress and
+    polls (htmx) until the preview is ready, then shows it without a reload."""
+    from core.imports import run_preview, start_preview
+    from core.models import Job, JobState
+    from members.imports import StaffImport
+
+    mine, _other, users = build_world()
+    admin = users["institution_admin"]
+    upload = staff_xlsx(
+        [["E9003", "赵敏", "女", "医师", "110330100000010", mine.home.code, "02", "2024-03-01"]]
+    )
+    job = start_preview(StaffImport(), upload, user=admin, target=mine.alliance, enqueue=False)
+    Job.objects.filter(pk=job.pk).update(state=JobState.RUNNING, progress=35)
+
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("用户名").fill(admin.username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.goto(f"{live_server.url}/people/import/staff/{job.pk}/")
+
+    expect(page.locator(".job-progress")).to_contain_text("35%")
+    expect(page.get_by_role("button", name="确认导入")).to_have_count(0)
+    Job.objects.filter(pk=job.pk).update(state=JobState.PENDING)
+    run_preview(StaffImport(), job.pk)  # the worker finishes
+
+    expect(page.get_by_role("button", name="确认导入")).to_be_visible(timeout=5000)
+    expect(page.locator("table.creates")).to_contain_text("赵敏")
+    expect(page.locator(".job-progress")).to_have_count(0)

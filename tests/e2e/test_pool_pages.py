@@ -11,7 +11,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from referrals import services
-from referrals.models import PoolKind, PoolPublication, PoolTemplateEntry
+from referrals.choices import PoolKind
+from referrals.models import PoolPublication, PoolTemplateEntry
 from tests.core.factories import PASSWORD
 
 

@@ -8,7 +8,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from referrals.models import Referral, ReferralState, Slot
+from referrals.choices import ReferralState
+from referrals.models import Referral, Slot
 from tests.e2e.referral_steps import SLOT_TAKEN, fill_referral, log_in
 from tests.referrals.factories import department, member, next_week, slots
 

@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from referrals.models import Referral, ReferralState, Slot
+from referrals.choices import ReferralState
+from referrals.models import Referral, Slot
 from tests.e2e.referral_steps import fill_referral, log_in, settled
 from tests.referrals.factories import department, member, next_week, slots
 

@@ -6,7 +6,8 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from alliance.models import Institution, PlacementRole
+from alliance.choices import PlacementRole
+from alliance.models import Institution
 from encounters import services
 from encounters.models import OutpatientVisit
 from encounters.querysets import submission_institutions, submission_summary

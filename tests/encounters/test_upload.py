@@ -9,6 +9,7 @@ from io import BytesIO
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
 from django.utils.translation import gettext, override
 from openpyxl import Workbook, load_workbook
 
@@ -80,8 +81,10 @@ def csv_file(records, encoding, headers=VISIT_HEADERS, name="visits.csv"):
 
 
 def upload(client, user, file, kind="visits", source="Excel上传"):
+    """Upload as the page does; the preview task runs on commit (eager, as without a broker)."""
     client.force_login(user)
-    return client.post("/encounters/upload/", {"kind": kind, "source": source, "file": file})
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post("/encounters/upload/", {"kind": kind, "source": source, "file": file})
 
 
 def preview_of(response):
@@ -132,7 +135,7 @@ def test_xlsx_preview_counts_and_rejected_rows_and_writes_nothing(client, admin_
 
     job = preview_of(upload(client, admin, xlsx(records)))
 
-    assert job.state == JobState.PENDING
+    assert job.state == JobState.READY and job.progress == 100
     assert job.result["counts"] == {"created": 3, "updated": 0, "unchanged": 0, "rejected": 1}
     assert [(e["row"], e["column"]) for e in job.result["rejected"]] == [(5, "诊断编码")]
     assert OutpatientVisit.objects.count() == 0
@@ -158,7 +161,7 @@ def test_confirm_writes_exactly_the_valid_rows_and_wipes_the_payload(client, adm
     }
     assert job.state == JobState.SUCCEEDED
     assert job.result["written"] == {"created": 3, "updated": 0, "unchanged": 0, "rejected": 0}
-    assert "payload" not in job.result
+    assert job.sealed == ""
     page = client.get(f"/encounters/upload/{job.pk}/").content.decode()
     assert "confirm/" not in page
 
@@ -302,7 +305,7 @@ def test_another_user_cannot_see_or_confirm_an_upload(client, world, admin_):
     job.refresh_from_db()
     assert (confirm.status_code, preview.status_code, report.status_code) == (404, 404, 404)
     assert OutpatientVisit.objects.count() == 0
-    assert job.state == JobState.PENDING
+    assert job.state == JobState.READY
 
 
 def test_confirm_is_post_only(client, admin_):
@@ -340,7 +343,7 @@ def test_a_preview_older_than_a_day_cannot_be_confirmed(client, admin_):
     job.refresh_from_db()
     assert OutpatientVisit.objects.count() == 0
     assert job.state == JobState.FAILED
-    assert "payload" not in job.result
+    assert job.sealed == ""
 
 
 def test_abandoned_previews_lose_their_records_at_the_next_upload(client, admin_):
@@ -352,27 +355,27 @@ def test_abandoned_previews_lose_their_records_at_the_next_upload(client, admin_
 
     old.refresh_from_db()
     assert old.state == JobState.FAILED
-    assert "payload" not in old.result
+    assert old.sealed == ""
 
 
 def test_the_hourly_task_wipes_abandoned_previews(client, admin_):
     from django.conf import settings
 
-    from encounters.tasks import expire_uploads_task
+    from core.tasks import expire_import_previews_task
 
     mine, admin = admin_
     old = preview_of(upload(client, admin, xlsx([visit(1, mine.home)])))
     fresh = preview_of(upload(client, admin, xlsx([visit(2, mine.home)])))
     Job.objects.filter(pk=old.pk).update(created_at=old.created_at - datetime.timedelta(days=2))
 
-    expire_uploads_task.delay()
+    expire_import_previews_task.delay()
 
     old.refresh_from_db()
     fresh.refresh_from_db()
-    assert (old.state, "payload" in old.result) == (JobState.FAILED, False)
-    assert (fresh.state, "payload" in fresh.result) == (JobState.PENDING, True)
+    assert (old.state, bool(old.sealed)) == (JobState.FAILED, False)
+    assert (fresh.state, bool(fresh.sealed)) == (JobState.READY, True)
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert "encounters.tasks.expire_uploads_task" in tasks
+    assert "core.tasks.expire_import_previews_task" in tasks
 
 
 @pytest.mark.parametrize(
@@ -437,3 +440,20 @@ def test_anonymous_is_sent_to_login(client, db):
 
     assert response.status_code == 302
     assert "/accounts/login/" in response["Location"]
+
+
+def test_a_batch_the_service_refuses_as_a_whole_fails_its_job_with_the_reason(admin_):
+    from core.imports import run_preview, start_preview
+    from encounters.imports import UPLOADS
+
+    mine, admin = admin_
+    upload = UPLOADS["visits"]
+    job = start_preview(
+        upload, xlsx([visit(1, mine.home)]), user=admin, options={"source": " "}, enqueue=False
+    )
+
+    run_preview(upload, job.pk)
+
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED and job.error and job.sealed == ""
+    assert OutpatientVisit.objects.count() == 0

@@ -8,7 +8,7 @@ from django.utils import translation
 from stdnum.cn import ric
 
 from alliance import services as alliance_services
-from alliance.models import PlacementRole
+from alliance.choices import PlacementRole
 from encounters.validation import IngestContext, validate_records
 from tests.alliance.factories import InstitutionFactory
 from tests.encounters.factories import DAY, admission, alliance_client, client_of, department, outside, visit

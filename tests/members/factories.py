@@ -8,7 +8,8 @@ from stdnum.cn import ric
 
 from alliance.models import Placement
 from members import services
-from members.models import Gender, Membership, Profession, TitleLevel
+from members.choices import Gender, Profession, TitleLevel
+from members.models import Membership
 from tests.alliance.factories import FOUNDED
 from tests.core.factories import UserFactory
 

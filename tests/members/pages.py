@@ -7,7 +7,7 @@ from io import BytesIO
 from openpyxl import load_workbook
 
 from members import services
-from members.models import SecondmentKind, TeamRole
+from members.choices import SecondmentKind, TeamRole
 from tests.members.factories import resident, resident_id, staff, team
 
 

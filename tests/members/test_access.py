@@ -16,11 +16,13 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from alliance import services as alliance_services
-from alliance.models import Alliance, Institution, PlacementRole
+from alliance.choices import PlacementRole
+from alliance.models import Alliance, Institution
 from core import access
 from members import services
 from members.access import RULES
-from members.models import MembershipRole, StaffMember, TeamMembership, TeamRole
+from members.choices import MembershipRole, TeamRole
+from members.models import StaffMember, TeamMembership
 from tests.alliance.factories import AllianceFactory, InstitutionFactory, build_alliance, place
 from tests.core.factories import UserFactory
 from tests.members.factories import resident, resident_id, staff, team

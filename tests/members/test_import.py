@@ -9,7 +9,7 @@ from io import BytesIO
 import pytest
 from auditlog.models import LogEntry
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
+from django.test import Client, TestCase
 from django.urls import reverse
 from django.utils import translation
 from openpyxl import Workbook, load_workbook
@@ -82,7 +82,7 @@ def test_preview_writes_nothing_and_lists_creates_updates_and_rejections(world):
     job = preview_import(IMPORTER, upload, user=users["alliance_admin"], target=mine.alliance)
 
     assert counts() == before
-    assert job.state == JobState.PENDING and job.created_by == users["alliance_admin"]
+    assert job.state == JobState.READY and job.created_by == users["alliance_admin"]
     assert job.result["counts"] == {"create": 1, "update": 0, "unchanged": 1, "rejected": 1}
     assert [row["label"] for row in job.result["rows"]] == [
         "E9001 李华",
@@ -234,7 +234,7 @@ def test_only_the_uploader_can_confirm(world):
 
     assert confirm_import(IMPORTER, job.pk, user=colleague) is None
     assert not StaffMember.objects.filter(employee_number="E9001").exists()
-    assert Job.objects.get(pk=job.pk).state == JobState.PENDING
+    assert Job.objects.get(pk=job.pk).state == JobState.READY
 
 
 def test_a_row_that_changed_after_the_preview_rolls_the_whole_batch_back(world):
@@ -299,7 +299,8 @@ def test_upload_preview_confirm_through_the_pages(client, world):
     client.force_login(users["alliance_admin"])
     upload = staff_xlsx([new_row(mine.home), new_row(mine.home, number="E9002", licence=1.1e17)])
 
-    response = client.post(upload_url(), {"target": mine.alliance.pk, "file": upload})
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the preview task
+        response = client.post(upload_url(), {"target": mine.alliance.pk, "file": upload})
 
     job = Job.objects.get(kind="import_staff")
     assert response.status_code == 302 and response["Location"] == reverse(
@@ -329,7 +330,8 @@ def test_a_file_missing_required_columns_is_refused_on_the_form(client, world):
     client.force_login(users["alliance_admin"])
     upload = staff_xlsx([["李华"]], headers=["姓名"])
 
-    response = client.post(upload_url(), {"target": mine.alliance.pk, "file": upload})
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the preview task
+        response = client.post(upload_url(), {"target": mine.alliance.pk, "file": upload})
 
     assert response.status_code == 200
     assert "文件缺少必填列：工号、机构代码。请使用导入模板的表头。" in response.content.decode()
@@ -340,9 +342,10 @@ def test_an_xls_file_is_refused_on_the_form(client, world):
     mine, _other, users = world
     client.force_login(users["alliance_admin"])
 
-    response = client.post(
-        upload_url(), {"target": mine.alliance.pk, "file": SimpleUploadedFile("职工.xls", b"old")}
-    )
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the preview task
+        response = client.post(
+            upload_url(), {"target": mine.alliance.pk, "file": SimpleUploadedFile("职工.xls", b"old")}
+        )
 
     assert "只能导入 .xlsx 文件。" in response.content.decode()
 

@@ -7,14 +7,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 
-from members.models import (
-    Membership,
-    MembershipRole,
-    Secondment,
-    SecondmentKind,
-    SignedResident,
-    licence_number_validator,
-)
+from members.choices import MembershipRole, SecondmentKind
+from members.models import Membership, Secondment, SignedResident, licence_number_validator
 from members.querysets import SIX_MONTHS_DAYS
 from tests.alliance.factories import AllianceFactory, InstitutionFactory
 from tests.core.factories import UserFactory

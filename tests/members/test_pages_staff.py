@@ -6,7 +6,7 @@ import datetime
 import pytest
 
 from alliance import services as alliance_services
-from alliance.models import PlacementRole
+from alliance.choices import PlacementRole
 from alliance.querysets import today
 from members.models import StaffMember, StaffPosting
 from tests.alliance.factories import DepartmentFactory

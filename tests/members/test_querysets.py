@@ -7,7 +7,8 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 
 from members import services
-from members.models import Membership, MembershipRole, Secondment, SecondmentKind, SignedResident, TeamRole
+from members.choices import MembershipRole, SecondmentKind, TeamRole
+from members.models import Membership, Secondment, SignedResident
 from tests.alliance.factories import build_alliance
 from tests.core.factories import UserFactory
 from tests.members.factories import resident, resident_id, staff, team

@@ -10,21 +10,18 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils.translation import gettext, override
 
-from alliance.models import PlacementRole
+from alliance.choices import PlacementRole
 from core.identity import decrypt, patient_key
 from members import services
+from members.choices import Gender, MembershipRole, SecondmentKind, TeamRole
 from members.models import (
     FamilyDoctorTeam,
-    Gender,
     Membership,
-    MembershipRole,
     Secondment,
-    SecondmentKind,
     SignedResident,
     StaffMember,
     StaffPosting,
     TeamMembership,
-    TeamRole,
 )
 from tests.alliance.factories import FOUNDED, DepartmentFactory, InstitutionFactory, build_alliance, place
 from tests.core.factories import UserFactory

@@ -5,7 +5,7 @@ import datetime
 from django.utils import timezone
 
 from referrals import services
-from referrals.models import SlotPeriod, Urgency
+from referrals.choices import SlotPeriod, Urgency
 from tests.alliance.factories import DepartmentFactory
 from tests.core.factories import UserFactory
 from tests.members.factories import MembershipFactory, resident_id

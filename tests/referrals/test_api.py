@@ -3,8 +3,9 @@ Idempotency-Key, the transition actions, the error codes and scoping."""
 
 import pytest
 
-from alliance.models import PlacementRole
-from referrals.models import Referral, ReferralState, Slot
+from alliance.choices import PlacementRole
+from referrals.choices import ReferralState
+from referrals.models import Referral, Slot
 from tests.alliance.factories import InstitutionFactory, place
 from tests.referrals.factories import beds, department, member, next_week, patient, referral, slots
 

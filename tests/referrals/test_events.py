@@ -168,6 +168,7 @@ def test_a_referral_moved_through_the_api_reaches_a_real_his_signed(
     made = client_for(sender).post(URL, _body(county, lead_dept, 5), format="json")
     assert made.status_code == 201, made.json()
     referral_id = made.json()["id"]
+    join_eager_deliveries()  # SQLite's in-memory test database locks whole tables: one writer at a time
     accepted = client_for(receiver).post(f"{URL}{referral_id}/accept/", {}, format="json")
     assert accepted.status_code == 200, accepted.json()
     join_eager_deliveries()

@@ -5,7 +5,8 @@ import datetime
 import pytest
 from django.core.exceptions import ValidationError
 
-from referrals.models import TRANSITIONS, Referral, ReferralSettings, ReferralState, Urgency, icd10_validator
+from referrals.choices import ReferralState, Urgency
+from referrals.models import TRANSITIONS, Referral, ReferralSettings, icd10_validator
 
 S = ReferralState
 

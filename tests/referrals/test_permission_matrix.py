@@ -6,7 +6,8 @@ county's staff do not see the referral (404). A refusal changes nothing."""
 import pytest
 
 from referrals import services
-from referrals.models import Referral, ReferralState, Slot
+from referrals.choices import ReferralState
+from referrals.models import Referral, Slot
 from tests.referrals.factories import department, member, patient, referral, slots
 from tests.world import user_with_role
 

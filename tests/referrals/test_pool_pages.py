@@ -9,7 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from referrals import services
-from referrals.models import PoolKind, PoolPublication, PoolTemplateEntry, Slot, SlotPeriod
+from referrals.choices import PoolKind, SlotPeriod
+from referrals.models import PoolPublication, PoolTemplateEntry, Slot
 from tests.referrals.factories import department, member, referral
 from tests.referrals.test_pools import DAY, lead_template, line, monday_ahead
 from tests.world import user_with_role

@@ -16,15 +16,8 @@ from django.utils import timezone
 from alliance.models import Institution
 from core.exceptions import Conflict
 from referrals import services
-from referrals.models import (
-    Bed,
-    PoolKind,
-    PoolPublication,
-    PoolTemplateEntry,
-    Slot,
-    SlotPeriod,
-    Weekday,
-)
+from referrals.choices import PoolKind, SlotPeriod, Weekday
+from referrals.models import Bed, PoolPublication, PoolTemplateEntry, Slot
 from tests.referrals.factories import department, member, referral
 
 DAY = datetime.timedelta(days=1)

@@ -11,7 +11,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from referrals import services
-from referrals.models import ReferralState
+from referrals.choices import ReferralState
 from tests.referrals.factories import beds, patient, referral, slots
 
 URL = "/api/v1/referrals/"

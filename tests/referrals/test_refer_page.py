@@ -7,12 +7,13 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from alliance.models import PlacementRole
+from alliance.choices import PlacementRole
 from alliance.querysets import today
 from core.identity import patient_key
 from referrals import services
+from referrals.choices import Direction, OutOfCountyReason, ReferralState, SlotPeriod
 from referrals.forms.refer import may_refer
-from referrals.models import Bed, Direction, OutOfCountyReason, Referral, ReferralState, Slot, SlotPeriod
+from referrals.models import Bed, Referral, Slot
 from referrals.querysets import receivers_on
 from referrals.services.common import placement_on
 from tests.alliance.factories import InstitutionFactory, place

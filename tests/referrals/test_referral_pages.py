@@ -18,15 +18,8 @@ from core import notifications
 from core.exceptions import Conflict
 from core.models import Notification
 from referrals import services
-from referrals.models import (
-    Direction,
-    OutOfCountyReason,
-    Referral,
-    ReferralEvent,
-    ReferralState,
-    Slot,
-    Urgency,
-)
+from referrals.choices import Direction, OutOfCountyReason, ReferralState, Urgency
+from referrals.models import Referral, ReferralEvent, Slot
 from tests.members.factories import MembershipFactory
 from tests.referrals.factories import beds, department, member, patient, referral, slots
 

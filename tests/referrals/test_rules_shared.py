@@ -7,11 +7,13 @@ import datetime
 import pytest
 from django.core.exceptions import ValidationError
 
-from alliance.models import Placement, PlacementRole
+from alliance.choices import PlacementRole
+from alliance.models import Placement
 from alliance.querysets import today
 from referrals import services
+from referrals.choices import Direction
 from referrals.forms.refer import ReferForm
-from referrals.models import Direction, Referral
+from referrals.models import Referral
 from referrals.querysets import receivers_on
 from tests.alliance.factories import InstitutionFactory, place
 from tests.members.factories import resident, resident_id, team

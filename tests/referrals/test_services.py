@@ -12,18 +12,8 @@ from core.exceptions import Conflict
 from core.identity import decrypt
 from core.models import Notification
 from referrals import services, tasks
-from referrals.models import (
-    Bed,
-    Direction,
-    OutOfCountyReason,
-    Referral,
-    ReferralEvent,
-    ReferralSettings,
-    ReferralState,
-    Slot,
-    SlotPeriod,
-    Urgency,
-)
+from referrals.choices import Direction, OutOfCountyReason, ReferralState, SlotPeriod, Urgency
+from referrals.models import Bed, Referral, ReferralEvent, ReferralSettings, Slot
 from tests.members.factories import resident_id
 from tests.referrals.factories import beds, department, next_week, patient, referral, slots
 

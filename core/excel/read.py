@@ -1,11 +1,7 @@
-"""Excel (.xlsx) out and in, with openpyxl.
-
-Out: one way to turn rows into a workbook a clerk opens in Excel or WPS. Identifier columns
-(codes, ID and licence numbers) are written as text so Excel never turns them into 1.1E+17.
-In: `read_sheet` reads a clerk's upload against the columns an import declares, and
-`build_template` writes the matching template (issue 4 point 3). An import may also accept
-.csv (issue 5 point 3): it is read into the same grid of rows, so header detection, clean-up
-and the checks of every cell are the same as for .xlsx."""
+"""Reading a clerk's upload (.xlsx, or .csv for imports that allow it) against the columns an import
+declares (issue 4 point 3, issue 5 point 3): header detection, clean-up and the checks of every
+cell, each problem reported with the row and column as Excel shows them.
+"""
 
 import codecs
 import csv
@@ -16,67 +12,13 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal
-from io import BytesIO
 
-from django.http import HttpResponse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
+from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
 from openpyxl.utils.exceptions import InvalidFileException
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MAX_EXPORT_ROWS = 100_000  # a county's largest list (staff, residents) stays well below this
-
-
-def _cell(value):
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, datetime.datetime):
-        return timezone.localtime(value).replace(tzinfo=None) if timezone.is_aware(value) else value
-    if isinstance(value, int | float | datetime.date):
-        return value
-    return str(value)
-
-
-def build_workbook(sheets):
-    """`sheets`: [(title, headers, rows)]; each row a sequence of values. Text stays text."""
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    for title, headers, rows in sheets:
-        sheet = workbook.create_sheet(title=str(title)[:31])
-        sheet.append([str(header) for header in headers])
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for row in rows:
-            sheet.append([_cell(value) for value in row])
-        for index, header in enumerate(headers, start=1):
-            sheet.column_dimensions[get_column_letter(index)].width = max(10, len(str(header)) * 2 + 4)
-        sheet.freeze_panes = "A2"
-    return workbook
-
-
-def xlsx_response(filename, sheets):
-    """An .xlsx download named `filename` (without extension) holding `sheets`."""
-    buffer = BytesIO()
-    build_workbook(sheets).save(buffer)
-    response = HttpResponse(buffer.getvalue(), content_type=XLSX)
-    stamp = timezone.localdate().strftime("%Y%m%d")
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(filename)}-{stamp}.xlsx"
-    return response
-
-
-def _quote(text):
-    from urllib.parse import quote
-
-    return quote(str(text))
-
-
-# --- Reading (imports) ---------------------------------------------------------------------------
 # Clerks' files are messy (issue 4 point 3): identifiers that Excel turned into numbers, merged
 # or two-row headers, spaces and full-width characters, blank rows, dates typed as text. Each
 # case is either repaired here or reported with the row and column as Excel shows them and a
@@ -517,63 +459,3 @@ def _choice(value, column):
             % {"value": clean_text(value), "allowed": "、".join(choice_labels(column))}
         )
     return found
-
-
-# --- The import template -----------------------------------------------------------------------
-def build_template(title, columns, *, instructions):
-    """A template workbook: the headers and one example row on the first sheet, identifier
-    columns formatted as text ('@') so Excel keeps them as typed; a second sheet 填写说明
-    explaining each column (`instructions`: lines shown above the column table)."""
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = str(title)[:31]
-    sheet.append([str(column.header) for column in columns])
-    sheet.append([_example(column) for column in columns])
-    for index, column in enumerate(columns, start=1):
-        letter = get_column_letter(index)
-        sheet.cell(row=1, column=index).font = Font(bold=True)
-        sheet.column_dimensions[letter].width = max(12, len(str(column.header)) * 2 + 4)
-        if column.kind == CODE:
-            sheet.column_dimensions[letter].number_format = "@"
-            sheet.cell(row=2, column=index).number_format = "@"
-        elif column.kind == DATE:
-            sheet.cell(row=2, column=index).number_format = "yyyy-mm-dd"
-    sheet.freeze_panes = "A2"
-    _instructions_sheet(workbook, columns, instructions)
-    return workbook
-
-
-def _example(column):
-    if column.kind == CHOICE and column.example in dict(column.choices):
-        return str(dict(column.choices)[column.example])
-    if column.kind == BOOLEAN and isinstance(column.example, bool):
-        return "是" if column.example else "否"
-    return column.example
-
-
-def _instructions_sheet(workbook, columns, instructions):
-    sheet = workbook.create_sheet(str(_("Instructions"))[:31])
-    for line in instructions:
-        sheet.append([str(line)])
-    sheet.append([])
-    heading = [_("Column"), _("Required"), _("Explanation"), _("Allowed values")]
-    sheet.append([str(text) for text in heading])
-    for cell in sheet[sheet.max_row]:
-        cell.font = Font(bold=True)
-    for column in columns:
-        allowed = "、".join(choice_labels(column)) if column.kind == CHOICE else ""
-        if column.kind == BOOLEAN:
-            allowed = "是、否"
-        required = _("Yes") if column.required else ""
-        sheet.append([str(column.header), str(required), str(column.help), allowed])
-    for letter, width in zip("ABCD", (22, 8, 70, 50), strict=True):
-        sheet.column_dimensions[letter].width = width
-
-
-def template_response(filename, workbook):
-    """The template as a download."""
-    buffer = BytesIO()
-    workbook.save(buffer)
-    response = HttpResponse(buffer.getvalue(), content_type=XLSX)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(filename)}.xlsx"
-    return response
