@@ -57,12 +57,14 @@ WHERE alliance_id = %(alliance)s AND employee_number LIKE 'L%%';
 
 
 def _county():
-    alliance = AllianceFactory()
-    lead = InstitutionFactory()
+    """The benchmark's own alliance, with codes of its own: the full demo county may hold the
+    factories' codes already (the benchmarks share one database)."""
+    alliance = AllianceFactory(name="导入基准医共体")
+    lead = InstitutionFactory(code="BIMP-LEAD")
     place(lead, alliance, PlacementRole.LEAD)
     branches = []
-    for _ in range(BRANCHES):
-        branch = InstitutionFactory()
+    for n in range(BRANCHES):
+        branch = InstitutionFactory(code=f"BIMP-{n:03d}")
         place(branch, alliance, PlacementRole.BRANCH)
         DepartmentFactory(institution=branch, code="02", name="全科医疗科")
         branches.append(branch)
@@ -91,7 +93,7 @@ def test_a_5000_row_staff_file_previews_and_confirms_in_time():
     from tests.members.factories import MembershipFactory
 
     alliance, branches = _county()
-    user = UserFactory()
+    user = UserFactory(username="bench_import_admin")
     MembershipFactory(user=user, role=MembershipRole.ALLIANCE_ADMIN, alliance=alliance)
     upload = _file(branches)
     importer = StaffImport()
