@@ -222,8 +222,8 @@ def celery_process(transactional_db):
 
 
 def _wait_delivered(referral_ids, events, timeout=180):
-    """Wait until every referral's notifications of `events` are in the inbox (the worker
-    drains what the run queued); returns the seconds waited after the run."""
+    """Wait until every referral's notifications of `events` are in the inbox (core.events writes
+    them on commit; the worker would deliver the webhooks); returns the seconds waited after the run."""
     started = time.perf_counter()
     wanted = {(pk, f"referral.{event}") for pk in referral_ids for event in events}
     while True:
@@ -500,7 +500,8 @@ def test_create_and_accept_with_20_clients(celery_process):
 
     waited = _wait_delivered(made, ["submitted", "accepted"])
     print(
-        f"\nnotifications: all {2 * len(made)} referral events delivered by the worker, {waited:.1f} s after the last run"
+        f"\nnotifications: all {2 * len(made)} referral events in the inbox (written on commit by core.events), "
+        f"{waited:.1f} s after the last run"
     )
     assert Referral.objects.filter(state=ReferralState.ACCEPTED).count() == len(made)
     pairs = list(Slot.objects.filter(referral__isnull=False).values_list("pk", "referral_id"))
