@@ -101,6 +101,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
+    "core.middleware.BusyDatabaseMiddleware",  # issue 13 point 2: a busy database is never a 500
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -139,6 +140,16 @@ def _database():
         config = env.db_url_config(url)
     except Exception as exc:  # django-environ raises several types for a bad URL
         _stop("DATABASE_URL", f"is malformed: {exc}")
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # The embedded default must survive two users writing at once (issue 13 point 2): WAL lets
+        # readers go on while one writes, IMMEDIATE takes the write lock when a transaction
+        # begins (so two writers queue instead of failing half-way), and a writer waits up to
+        # 20 s for the lock instead of answering "database is locked" at once.
+        config.setdefault("OPTIONS", {}).update(
+            transaction_mode="IMMEDIATE",
+            timeout=20,
+            init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000",
+        )
     config["ATOMIC_REQUESTS"] = False
     config["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
     config["CONN_HEALTH_CHECKS"] = True  # a kept connection the database dropped is reopened
@@ -236,6 +247,15 @@ STORAGES = {
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = "media/"
 
+# --- Cache: the API's throttles count here, shared by every web worker when Redis is there ------
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "ha"}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 # --- REST API (DESIGN.md §8) ------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -252,6 +272,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"token": env.str("TOKEN_THROTTLE_RATE", default="10/min")},
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",

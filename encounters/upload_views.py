@@ -25,7 +25,6 @@ from .models import EncounterKind
 from .services import SOURCE_LENGTH
 
 RECENT = 10
-FORMULA_START = ("=", "+", "-", "@")  # a cell text Excel would run as a formula
 
 
 class UploadForm(ImportFileForm):
@@ -152,18 +151,11 @@ class UploadConfirmView(UploadAccessMixin, View):
 
 
 class UploadErrorReportView(UploadAccessMixin, View):
-    """The rejected rows as .xlsx: row number, column, reason. No cell values, so no ID numbers."""
+    """The rejected rows as .xlsx: row number, column, reason. No cell values, so no ID numbers;
+    a header from the file that looks like a formula is written as text (core.excel.write)."""
 
     def get(self, request, job_id):
         job = self.own_job(job_id)
-        rows = [
-            (entry["row"], _cell_text(entry["column"]), _cell_text(entry["message"]))
-            for entry in rejected_rows(job)
-        ]
+        rows = [(entry["row"], entry["column"], entry["message"]) for entry in rejected_rows(job)]
         headers = (_("Row"), _("Column"), _("Reason and how to fix it"))
         return xlsx_response(_("Rejected rows"), [(_("Rejected rows"), headers, rows)])
-
-
-def _cell_text(text):
-    """Text that Excel shows as typed, never runs as a formula (a header or code from the file)."""
-    return f"'{text}" if text.startswith(FORMULA_START) else text

@@ -1,7 +1,7 @@
 """One exception handler for the whole API: every error is `{"code", "message", "errors"}`.
 
 Django's ValidationError (raised by services) → 400; core.Conflict → 409; a request body over the
-limit → 413; DRF's own exceptions keep their status and get the same envelope. Codes are listed
+limit → 413; the database too busy to take the write (core.exceptions.is_busy) → 503 `busy`; DRF's own exceptions keep their status and get the same envelope. Codes are listed
 in docs/api.md.
 """
 
@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from core.exceptions import Conflict
+from core.exceptions import Conflict, is_busy
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -26,7 +26,21 @@ class PayloadTooLarge(exceptions.APIException):
         super().__init__(detail or _("The request body is too large."))
 
 
+class Busy(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "busy"
+
+    def __init__(self):
+        super().__init__(
+            _("The system is busy saving other changes; nothing was saved. Try again in a moment.")
+        )
+
+
 def exception_handler(exc, context):
+    if is_busy(exc):
+        response = exception_handler(Busy(), context)
+        response["Retry-After"] = "2"
+        return response
     if isinstance(exc, Conflict):
         return Response(
             {"code": exc.code, "message": exc.message, "errors": {}}, status=status.HTTP_409_CONFLICT

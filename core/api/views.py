@@ -6,6 +6,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from core import services
 from core.models import Job, Notification
@@ -17,6 +18,7 @@ from .serializers import (
     TokenRequestSerializer,
     TokenSerializer,
 )
+from .throttles import TokenThrottle
 from .viewsets import ScopedReadOnlyModelViewSet
 
 
@@ -24,6 +26,8 @@ class ObtainTokenView(ObtainAuthToken):
     """`POST /api/v1/auth/token/` {"username", "password"} → {"token"}."""
 
     renderer_classes = [JSONRenderer]
+    parser_classes = api_settings.DEFAULT_PARSER_CLASSES  # DRF's view names its own, English ones
+    throttle_classes = [TokenThrottle]
 
     @extend_schema(request=TokenRequestSerializer, responses=TokenSerializer, tags=["auth"])
     def post(self, request, *args, **kwargs):

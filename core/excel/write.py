@@ -13,6 +13,9 @@ from openpyxl.utils import get_column_letter
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_EXPORT_ROWS = 100_000  # a county's largest list (staff, residents) stays well below this
+# A text Excel or WPS would run as a formula (=HYPERLINK(…), +cmd|…, -1+1, @SUM(…)): every
+# written cell starting so is a plain string cell, shown as typed and never evaluated.
+FORMULA_START = ("=", "+", "-", "@")
 
 
 def _cell(value):
@@ -38,10 +41,17 @@ def build_workbook(sheets):
             cell.font = Font(bold=True)
         for row in rows:
             sheet.append([_cell(value) for value in row])
+            _as_text(sheet[sheet.max_row])
         for index, header in enumerate(headers, start=1):
             sheet.column_dimensions[get_column_letter(index)].width = max(10, len(str(header)) * 2 + 4)
         sheet.freeze_panes = "A2"
     return workbook
+
+
+def _as_text(cells):
+    for cell in cells:
+        if isinstance(cell.value, str) and cell.value.startswith(FORMULA_START):
+            cell.data_type = "s"  # openpyxl would store "=…" as a live formula
 
 
 def xlsx_response(filename, sheets):

@@ -2,6 +2,8 @@
 to .xlsx with the same rows, with a constant number of queries, and in the menu only for the
 roles that may read them."""
 
+import datetime
+
 import pytest
 
 from members.models import StaffMember
@@ -253,3 +255,27 @@ def test_lists_need_a_login(client, db):
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
     assert StaffMember.objects.count() == 0
+
+
+def test_a_staff_name_that_looks_like_a_formula_is_exported_as_text(client, world):
+    """Issue 13 point 4: a cell starting with =, +, - or @ opens as typed, never as a live formula."""
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from members import services
+
+    mine, _other, users = world
+    names = ['=HYPERLINK("http://evil.example","点我")', "+1+2", "-3+4", "@SUM(A1)"]
+    for n, name in enumerate(names):
+        services.hire_staff(
+            alliance=mine.alliance, institution=mine.home, valid_from=datetime.date(2024, 1, 1), acting_user=None,
+            employee_number=f"E71{n:02d}", name=name, gender="female", profession="doctor",
+        )  # fmt: skip
+    client.force_login(users["alliance_admin"])
+
+    exported = client.get("/people/staff/", {"export": "xlsx"})
+
+    sheet = load_workbook(BytesIO(exported.content)).worksheets[0]
+    cells = {cell.value: cell.data_type for row in sheet.iter_rows(min_row=2) for cell in row[:1]}
+    assert {name: cells.get(name) for name in names} == dict.fromkeys(names, "s")
