@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from alliance.choices import InstitutionLevel
 from alliance.models import Alliance, Department, Institution
+from core.codes import ICD10_LENGTH
 
 from .querysets import AdmissionQuerySet, IngestBatchQuerySet, OutsideFacilityQuerySet, VisitQuerySet
 
@@ -90,7 +91,7 @@ class Encounter(models.Model):
     resident_region = models.CharField(_("patient's insured region"), max_length=6)
     is_resident = models.BooleanField(_("county resident"))
     in_county = models.BooleanField(_("treated in the county"))
-    diagnosis = models.CharField(_("diagnosis (ICD-10)"), max_length=16)
+    diagnosis = models.CharField(_("diagnosis (ICD-10)"), max_length=ICD10_LENGTH)
     total_cost = models.DecimalField(_("total cost (yuan)"), max_digits=12, decimal_places=2)
     insurance_paid = models.DecimalField(_("paid by insurance (yuan)"), max_digits=12, decimal_places=2)
     tcm = models.BooleanField(_("traditional Chinese medicine"), default=False)

@@ -12,6 +12,15 @@ class ReferralsConfig(AppConfig):
     def ready(self):
         self.register_navigation()
         self.register_audit()
+        self.register_references()
+
+    def register_references(self):
+        """Encounters name the referral that brought the patient by id (issue 13 point 3)."""
+        from core import references
+
+        from .querysets import referral_alliances
+
+        references.register("referral", referral_alliances)
 
     def register_audit(self):
         """Who changed a weekly template line or published a week (issue 6 point 1)."""

@@ -7,15 +7,15 @@ one slot or bed.
 """
 
 import datetime
-import re
 
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from alliance.models import Alliance, Department, Institution
+from core.codes import ICD10_LENGTH, icd10_validator
 from core.models import TimeStampedModel
 from members.models import FamilyDoctorTeam
 
@@ -36,13 +36,6 @@ from .querysets import (
     ReferralQuerySet,
     SlotQuerySet,
 )
-
-ICD10 = re.compile(r"^[A-Z]\d{2}(\.[0-9A-Z]{1,4})?$")
-
-
-def icd10_validator(value):
-    if not ICD10.match(value or ""):
-        raise ValidationError(_("Enter an ICD-10 code, e.g. I10 or E11.9."), code="icd10")
 
 
 class ReferralSettings(models.Model):
@@ -356,7 +349,9 @@ class Referral(TimeStampedModel):
         related_name="referrals",
         verbose_name=_("family-doctor team"),
     )
-    diagnosis = models.CharField(_("diagnosis (ICD-10)"), max_length=10, validators=[icd10_validator])
+    diagnosis = models.CharField(
+        _("diagnosis (ICD-10)"), max_length=ICD10_LENGTH, validators=[icd10_validator]
+    )
     reason = models.TextField(_("reason"))
     reason_code = models.CharField(
         _("out-of-county reason"), max_length=24, choices=OutOfCountyReason.choices, blank=True

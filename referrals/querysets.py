@@ -268,3 +268,11 @@ def receivers_on(day, sender, direction, placements=None):
             offered.append(placement)
     order = {role: i for i, role in enumerate(PlacementRole.values)}
     return sorted(offered, key=lambda p: (p.outside, order[p.role], p.institution.code))
+
+
+def referral_alliances(ids, alliances):
+    """{referral id: alliance id} of the referrals among `ids` in `alliances` (core.references).
+    Unfiltered manager: the caller checks a batch it has already scoped."""
+    from .models import Referral
+
+    return dict(Referral.objects.filter(pk__in=ids, alliance__in=alliances).values_list("pk", "alliance_id"))

@@ -28,13 +28,13 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from alliance.choices import PlacementRole
+from core.codes import normalize_icd10
 from core.identity import decrypt, encrypt, mask_name, mask_resident_id, patient_key
 from encounters.models import Admission
 from members.models import SignedResident
 from referrals import services as referral_services
 from referrals.choices import Direction, PoolKind, ReferralState, SlotPeriod, Urgency
 from referrals.models import (
-    ICD10,
     Bed,
     PoolPublication,
     PoolTemplateEntry,
@@ -414,7 +414,7 @@ class History:
             institution_id,
             department_id,
             self.people.resident_fields(resident),
-            diagnosis if ICD10.match(diagnosis or "") else "I10",
+            normalize_icd10(diagnosis) or "I10",
             dict(UP_DIAGNOSES).get(diagnosis, "病情需上级医院住院治疗"),
             Urgency.ROUTINE,
         )

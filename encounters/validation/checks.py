@@ -8,12 +8,12 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from alliance.choices import AllianceKind, PlacementRole
+from core.codes import ICD10_MESSAGE, normalize_icd10
 from core.identity import PROVINCE_PREFIXES, validate_region_code, validate_resident_id
 from encounters.querysets import last_of_month
 
 from .fields import (
     EXTERNAL_ID_LENGTH,
-    ICD10,
     Rejected,
     Skip,
     check_amount,
@@ -81,16 +81,16 @@ class Checker:
             number = fast_resident_id(get("patient_id_number"), context.today)
             if department is None or number is None or not _plain_region(region):
                 return None
-            diagnosis = get("diagnosis").strip().upper()
+            diagnosis = normalize_icd10(get("diagnosis"))
             total, paid = fast_amount(get("total_cost")), fast_amount(get("insurance_paid"))
             tcm, referral = get("tcm", False), get("referral")
             if (
-                not ICD10.fullmatch(diagnosis)
+                diagnosis is None
                 or total is None
                 or paid is None
                 or paid > total
                 or (tcm is not None and type(tcm) is not bool)
-                or (referral is not None and (type(referral) is not int or not 0 < referral < 2**63))
+                or (referral is not None and context.referrals.get(referral) != counted.alliance_id)
             ):
                 return None
         except (TypeError, ValueError, AttributeError, ArithmeticError):
@@ -302,15 +302,9 @@ class Checker:
         row["patient_key"] = mac.hexdigest()
 
     def diagnosis(self, record, row):
-        value = required(record, "diagnosis")
-        code = value.strip().upper() if isinstance(value, str) else ""
-        if not ICD10.fullmatch(code):
-            raise Rejected(
-                "diagnosis",
-                _(
-                    "Enter an ICD-10 code: a letter, two digits, then optionally a dot and up to four more, e.g. J18.9."
-                ),
-            )
+        code = normalize_icd10(required(record, "diagnosis"))
+        if code is None:
+            raise Rejected("diagnosis", str(ICD10_MESSAGE))
         row["diagnosis"] = code
 
     def amounts(self, record, row):
@@ -331,6 +325,16 @@ class Checker:
             isinstance(referral, bool) or not isinstance(referral, int) or not 0 < referral < 2**63
         ):
             raise Rejected("referral", _("A referral is named by its id, a positive whole number."))
+        if (
+            referral is not None
+            and "alliance_id" in row
+            and self.context.referrals.get(referral) != row["alliance_id"]
+        ):
+            raise Rejected(
+                "referral",
+                _("There is no referral %(id)d in this alliance; check the referral number.")
+                % {"id": referral},
+            )
         row["tcm"], row["referral_id"] = tcm, referral
 
 

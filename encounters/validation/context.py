@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from alliance.models import Alliance, Department, Institution
-from core import access
+from core import access, references
 
 from ..models import OutpatientVisit
 
@@ -62,6 +62,7 @@ class IngestContext:
     admin_alliances: frozenset = frozenset()
     insurance_regions: dict = field(default_factory=dict)
     any_institution: bool = False
+    referrals: dict = field(default_factory=dict)  # referral id → alliance id, of those named
 
     @classmethod
     def load(cls, kind, records, *, client, today=None):
@@ -86,8 +87,10 @@ class IngestContext:
                 institution__in=[f.id for f in institutions.values()]
             ).values_list("pk", "institution_id", "code")
         }
+        named = {r.get("referral") for r in records if isinstance(r, dict) and type(r.get("referral")) is int}
         return cls(
             kind=kind,
+            referrals=references.alliances_of("referral", named, alliances.keys()),
             today=today or timezone.localdate(),
             institutions=institutions,
             departments=departments,

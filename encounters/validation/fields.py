@@ -2,7 +2,6 @@
 values that need more than a line (resident ID fast path, amounts, outside facilities)."""
 
 import datetime
-import re
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
@@ -12,8 +11,6 @@ from alliance.choices import InstitutionLevel
 from core.identity import PROVINCE_PREFIXES, validate_region_code
 
 EXTERNAL_ID_LENGTH = 64
-# ICD-10: a letter, two digits, optionally a dot and 1–4 more (J18.9, E11.900, I10).
-ICD10 = re.compile(r"[A-Z][0-9]{2}(?:\.[0-9A-Z]{1,4})?")
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("9999999999.99")  # DecimalField(max_digits=12, decimal_places=2)
 LEVELS = frozenset(InstitutionLevel.values)

@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from alliance.models import Department, Institution
 from core.api.fields import ScopedCodeField, ScopedIdField
+from core.codes import ICD10_LENGTH
 from members.models import FamilyDoctorTeam
 from referrals.choices import Direction, OutOfCountyReason, SlotPeriod, Urgency
 from referrals.models import Bed, PoolPublication, PoolTemplateEntry, Referral, ReferralEvent, Slot
@@ -207,7 +208,7 @@ class ReferralCreateSerializer(DepartmentCodeMixin, serializers.Serializer):
     to_institution = ScopedCodeField(model=Institution)
     to_department = serializers.CharField(required=False, allow_blank=True)
     patient = PatientSerializer()
-    diagnosis = serializers.CharField(max_length=10)
+    diagnosis = serializers.CharField(max_length=ICD10_LENGTH)
     reason = serializers.CharField()
     reason_code = serializers.ChoiceField(choices=OutOfCountyReason.choices, required=False, allow_blank=True)
     urgency = serializers.ChoiceField(choices=Urgency.choices)

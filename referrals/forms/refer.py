@@ -9,18 +9,20 @@ import uuid
 from functools import cached_property
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from alliance.choices import PlacementRole
 from alliance.models import Department, Placement
 from core import access
+from core.codes import ICD10_LENGTH, ICD10_MESSAGE, normalize_icd10
 from core.identity import decrypt, encrypt, mask_resident_id, patient_key, validate_resident_id
 from members.forms import BlankTextInput
 from members.models import FamilyDoctorTeam
 
 from ..choices import OutOfCountyReason, Urgency
-from ..models import Bed, Referral, Slot, icd10_validator
+from ..models import Bed, Referral, Slot
 from ..querysets import receivers_on
 from ..services import needs_reason_code
 
@@ -88,7 +90,7 @@ class ReferForm(forms.Form):
         required=False,
         widget=forms.HiddenInput,
     )
-    diagnosis = forms.CharField(label=_("diagnosis (ICD-10)"), max_length=10)
+    diagnosis = forms.CharField(label=_("diagnosis (ICD-10)"), max_length=ICD10_LENGTH)
     reason = forms.CharField(label=_("reason"), widget=forms.Textarea(attrs={"rows": 3}))
     urgency = forms.ChoiceField(label=_("urgency"), choices=Urgency.choices, initial=Urgency.ROUTINE)
     to_institution = forms.TypedChoiceField(
@@ -212,8 +214,9 @@ class ReferForm(forms.Form):
         return encrypt(number), mask_resident_id(number)
 
     def clean_diagnosis(self):
-        code = self.cleaned_data["diagnosis"].strip().upper()
-        icd10_validator(code)
+        code = normalize_icd10(self.cleaned_data["diagnosis"])
+        if code is None:
+            raise ValidationError(ICD10_MESSAGE, code="icd10")
         return code
 
     def clean_reason(self):

@@ -2,6 +2,7 @@
 
 import django.core.validators
 import django.db.models.deletion
+import core.codes
 import referrals.models
 from django.conf import settings
 from django.db import migrations, models
@@ -33,7 +34,7 @@ class Migration(migrations.Migration):
                 ('patient_key', models.CharField(db_index=True, editable=False, max_length=64, verbose_name='patient key')),
                 ('insurance_number', models.CharField(blank=True, max_length=32, verbose_name='insurance number')),
                 ('signed_resident', models.BooleanField(default=False, verbose_name='signed resident')),
-                ('diagnosis', models.CharField(max_length=10, validators=[referrals.models.icd10_validator], verbose_name='diagnosis (ICD-10)')),
+                ('diagnosis', models.CharField(max_length=10, validators=[core.codes.icd10_validator], verbose_name='diagnosis (ICD-10)')),
                 ('reason', models.TextField(verbose_name='reason')),
                 ('reason_code', models.CharField(blank=True, choices=[('beyond_capability', "Beyond the county's diagnostic and treatment capability"), ('equipment', 'Equipment or technique not available in the county'), ('rare_disease', 'Rare or complex disease'), ('emergency_rescue', 'Emergency rescue'), ('patient_request', "At the patient's request")], max_length=24, verbose_name='out-of-county reason')),
                 ('urgency', models.CharField(choices=[('routine', 'Routine'), ('urgent', 'Urgent'), ('emergency', 'Emergency')], default='routine', max_length=10, verbose_name='urgency')),

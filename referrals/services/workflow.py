@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from alliance.choices import PlacementRole
 from alliance.models import Alliance
+from core.codes import normalize_icd10
 from core.exceptions import Conflict
 from core.identity import encrypt, mask_name, mask_resident_id, patient_key, validate_resident_id
 from members.models import SignedResident
@@ -219,7 +220,7 @@ def create_referral(
         to_department=to_department,
         signed_resident=signed,
         team=team,
-        diagnosis=diagnosis.strip().upper(),
+        diagnosis=normalize_icd10(diagnosis) or diagnosis,  # not a code: full_clean says so
         reason=reason,
         reason_code=reason_code or "",
         urgency=urgency,

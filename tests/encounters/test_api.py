@@ -295,3 +295,52 @@ def test_the_policy_grants_encounter_writes_as_designed(world, sent):
         sent, OutpatientVisit, others
     )
     assert list(OutpatientVisit.objects.for_user(sent)) == [row]
+
+
+def test_icd10_codes_of_the_clinical_and_insurance_editions_are_stored_in_their_official_form(
+    world, client_for
+):
+    """Issue 13 point 3: HIS send the national clinical edition 2.0 (lowercase x) and the
+    insurance edition; both are accepted, on the fast path and the checked one alike."""
+    mine, _other, users = world
+    sent = {1: "I10.x00x002", 2: "E11.900", 3: "i10.X00X002", 4: "E11.900x001"}
+    records = [visit(n, mine.home, diagnosis=code) for n, code in sent.items()]
+    records.append(visit(5, mine.home, diagnosis="E11.900", total_cost="-1"))  # a rejected one: checked path
+
+    response = bulk(client_for(users["api_client"]), records)
+
+    assert (response.json()["created"], response.json()["rejected"]) == (4, 1)
+    stored = dict(OutpatientVisit.objects.values_list("external_id", "diagnosis"))
+    assert sorted(stored.values()) == ["E11.900", "E11.900x001", "I10.x00x002", "I10.x00x002"]
+
+
+def test_a_referral_id_that_names_no_referral_of_the_alliance_is_a_rejected_record(
+    world, client_for, zh_hans
+):
+    """Issue 13 point 3: the referral must exist and be of the alliance the record counts in."""
+    from tests.referrals.factories import referral
+
+    mine, other, users = world
+    ours = referral(mine.home, mine.lead, acting_user=users["clinician"])
+    theirs = referral(other.home, other.lead, acting_user=other_clinician(other))
+    records = [
+        visit(1, mine.home, referral=ours.pk),
+        visit(2, mine.home, referral=theirs.pk),  # another county's referral
+        visit(3, mine.home, referral=ours.pk + theirs.pk + 1000),  # none at all
+    ]
+
+    response = bulk(client_for(users["api_client"]), records)
+
+    assert (response.json()["created"], response.json()["rejected"]) == (1, 2)
+    assert [(e["index"], e["field"]) for e in response.json()["errors"]] == [(1, "referral"), (2, "referral")]
+    assert response.json()["errors"][0]["message"] == zh_hans(
+        "There is no referral %(id)d in this alliance; check the referral number."
+    ) % {"id": theirs.pk}
+    assert list(OutpatientVisit.objects.values_list("referral_id", flat=True)) == [ours.pk]
+
+
+def other_clinician(county):
+    from members.choices import MembershipRole
+    from tests.referrals.factories import member
+
+    return member(MembershipRole.CLINICIAN, county.home)

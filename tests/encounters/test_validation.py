@@ -12,6 +12,7 @@ from alliance.choices import PlacementRole
 from encounters.validation import IngestContext, validate_records
 from tests.alliance.factories import InstitutionFactory
 from tests.encounters.factories import DAY, admission, alliance_client, client_of, department, outside, visit
+from tests.referrals.factories import referral
 
 pytestmark = pytest.mark.django_db
 
@@ -70,9 +71,9 @@ VISIT_RULES = [
      {}),
     ({"diagnosis": None}, "diagnosis", "This field is required.", {}),
     ({"diagnosis": "感冒"}, "diagnosis",
-     "Enter an ICD-10 code: a letter, two digits, then optionally a dot and up to four more, e.g. J18.9.", {}),
+     "Enter an ICD-10 code (WHO, insurance or national clinical edition 2.0), e.g. J18.9, E11.900 or I10.x00x002.", {}),
     ({"diagnosis": "J18.90001"}, "diagnosis",
-     "Enter an ICD-10 code: a letter, two digits, then optionally a dot and up to four more, e.g. J18.9.", {}),
+     "Enter an ICD-10 code (WHO, insurance or national clinical edition 2.0), e.g. J18.9, E11.900 or I10.x00x002.", {}),
     ({"total_cost": None}, "total_cost", "This field is required.", {}),
     ({"total_cost": "十元"}, "total_cost", "Enter an amount in yuan, e.g. 125.50.", {}),
     ({"total_cost": True}, "total_cost", "Enter an amount in yuan, e.g. 125.50.", {}),
@@ -199,8 +200,9 @@ def test_an_alliance_admin_writes_every_institution_of_its_alliance_only(world):
 def test_a_valid_visit_becomes_its_columns_and_the_id_number_its_keyed_hash(world, settings):
     mine, _other, users = world
     number = visit(1, mine.home)["patient_id_number"]
+    sent = referral(mine.home, mine.lead, acting_user=users["clinician"])
     record = visit(1, mine.home, patient_id_number=number.lower(), diagnosis=" j18.9 ", resident_region="330783",
-                   total_cost=99.5, insurance_paid=0, tcm=True, referral=42)  # fmt: skip
+                   total_cost=99.5, insurance_paid=0, tcm=True, referral=sent.pk)  # fmt: skip
 
     rows, errors = errors_of("visits", [record], users["api_client"])
 
@@ -213,7 +215,7 @@ def test_a_valid_visit_becomes_its_columns_and_the_id_number_its_keyed_hash(worl
         "in_county": True, "department_id": mine.rows["departments"].pk, "resident_region": "330783",
         "is_resident": False, "patient_key": patient_key(number), "diagnosis": "J18.9",
         "total_cost": __import__("decimal").Decimal("99.50"), "insurance_paid": __import__("decimal").Decimal("0.00"),
-        "tcm": True, "referral_id": 42,
+        "tcm": True, "referral_id": sent.pk,
     }]  # fmt: skip
     assert number not in repr(rows)
 
@@ -380,7 +382,14 @@ def test_the_fast_path_gives_the_full_checks_row(world):
     number = visit(9, mine.home)["patient_id_number"]
     visits = [
         visit(1, mine.home),
-        visit(2, mine.villages[0], tcm=True, referral=7, total_cost=12, insurance_paid=3.5),
+        visit(
+            2,
+            mine.villages[0],
+            tcm=True,
+            referral=referral(mine.home, mine.lead, acting_user=users["clinician"]).pk,
+            total_cost=12,
+            insurance_paid=3.5,
+        ),
         visit(3, mine.home, patient_id_number=number.lower(), diagnosis="e11.900", resident_region="330783"),
         {key: value for key, value in visit(4, mine.home).items() if key != "tcm"},
     ]

@@ -225,3 +225,20 @@ def test_beds_other_county_invisible(client_for, world):
     _mine, other, users = world
     bed = beds(department(other.lead))[0]
     assert client_for(users["clinician"]).get(f"/api/v1/beds/{bed.pk}/").status_code == 404
+
+
+def test_a_referral_keeps_the_clinical_editions_icd10_code(county, lead_dept, sender, client_for):
+    """Issue 13 point 3: I10.x00x002 is 11 characters and its x is lower case."""
+    from tests.referrals.factories import patient
+
+    response = client_for(sender).post(
+        "/api/v1/referrals/",
+        {
+            "direction": "up", "from_institution": county.home.code, "to_institution": county.lead.code,
+            "patient": patient(9), "diagnosis": "i10.X00X002", "reason": "血压控制不佳", "urgency": "routine",
+        },
+        format="json",
+    )  # fmt: skip
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["diagnosis"] == "I10.x00x002"
