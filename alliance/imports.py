@@ -135,6 +135,8 @@ class InstitutionImport(Importer):
     target_label = gettext_lazy("Alliance")
     template_title = gettext_lazy("Institutions import template")
     url_prefix = "alliance:import_institutions"
+    key_field = "code"
+    repeat_message = gettext_lazy("This institution code appears earlier in the file (row %(row)d).")
     columns = COLUMNS
     error_fields = {"parent": "parent_code", "on": "valid_from", "institution": "code", "alliance": "role"}
     first_instruction = gettext_lazy(

@@ -179,6 +179,7 @@ class EncounterUpload(BatchImporter):
 
     encounter_kind = None
     key_field = "external_id"
+    repeat_message = gettext_lazy("This external ID appears earlier in the file (row %(row)d).")
     instructions = INSTRUCTIONS
 
     @property

@@ -119,9 +119,19 @@ class UploadPreviewView(UploadAccessMixin, TemplateView):
             title=TITLES[kind],
             rejected=rejected_rows(job) if not context["running"] else [],
             can_confirm=job.state == JobState.READY and bool(counts.get("created") or counts.get("updated")),
-            changed=bool(written) and any(written[key] != counts[key] for key in written),
+            changed=_changed(written, counts),
             **kwargs,
         )
+
+
+def _changed(written, counts):
+    """Whether the confirm wrote other than the preview said: other counts, or records refused
+    only now. The preview's rejected rows were never sent, so they are not a change."""
+    if not written:
+        return False
+    return written["rejected"] > 0 or any(
+        written[key] != counts[key] for key in ("created", "updated", "unchanged")
+    )
 
 
 class UploadConfirmView(UploadAccessMixin, View):

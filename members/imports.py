@@ -146,6 +146,8 @@ class StaffImport(Importer):
         return Alliance.objects.for_user(user).filter(pk__in=held)
 
     check_by_applying = False  # each plan checks its row in memory (services.check_hire)
+    key_field = "employee_number"
+    repeat_message = gettext_lazy("This employee number appears earlier in the file (row %(row)d).")
 
     def prepare(self, rows, *, user, target):
         """The lookups of every row, loaded once per file: the institutions whose staff the user
@@ -171,14 +173,10 @@ class StaffImport(Importer):
             "departments": departments,
             "staff": staff,
             "placements": services.placements_of(target, institutions.values()),
-            "seen": {},  # employee number → the first row of the file holding it
         }
 
     def plan(self, values, *, user, target, context):
         number = values["employee_number"]
-        first = context["seen"].setdefault(number, values)
-        if first is not values:
-            raise RowRejected("employee_number", _("This employee number appears earlier in the file."))
         institution = self._institution(values["institution_code"], context)
         department = self._department(institution, values.get("department_code"), context)
         staff = context["staff"].get(number)

@@ -13,7 +13,7 @@ import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
@@ -396,12 +396,26 @@ def _integer(value, column):
     return number
 
 
+# A date outside these years is a typing slip (2204 for 2024, 1024 for 2024), not a plan.
+EARLIEST_YEAR, YEARS_AHEAD = 1900, 5
 DATE_TEXT = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
 TIME_OF_DAY = re.compile(r"\s+\d{1,2}:\d{2}(:\d{2})?$")
 
 
 def _date(value, column):
-    """A date cell, an Excel serial number, or text as 2024-01-31, 2024/1/31 or 2024年1月31日."""
+    """A plausible date (EARLIEST_YEAR to YEARS_AHEAD years from today): a date cell, an Excel
+    serial number, or text as 2024-01-31, 2024/1/31 or 2024年1月31日."""
+    day = _any_date(value)
+    latest = timezone.localdate().replace(month=1, day=1).year + YEARS_AHEAD
+    if not EARLIEST_YEAR <= day.year <= latest:
+        raise CellValueError(
+            _("The year %(year)d cannot be right for this column; check the date (e.g. 2024-01-31).")
+            % {"year": day.year}
+        )
+    return day
+
+
+def _any_date(value):
     if isinstance(value, datetime.datetime):
         return value.date()
     if isinstance(value, datetime.date):

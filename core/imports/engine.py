@@ -85,6 +85,8 @@ class BaseImport:
     title = ""
     columns = ()
     allow_csv = False
+    key_field = None  # the column naming a record: a later row repeating it is rejected
+    repeat_message = gettext_lazy("%(key)s appears earlier in the file (row %(row)d).")
     template_title = ""
     instructions = ()  # the lines of the template's instructions sheet
 
@@ -153,12 +155,9 @@ class Importer(BaseImport):
 class BatchImporter(BaseImport):
     """Batch mode. Subclasses implement `may_import`, `to_record`, `check` and `write`; `check`
     and `write` return the bulk API's answer: {"created", "updated", "unchanged", "rejected",
-    "errors": [{"index", "field", "message"}]}. A later row repeating the `key_field` of an
-    earlier one is rejected naming that row (the service would name a position in the batch,
-    which means nothing to a clerk)."""
+    "errors": [{"index", "field", "message"}]}."""
 
     allow_csv = True
-    key_field = None
 
     def to_record(self, values):
         """One row's cells ({field: value}) as the service's record."""
@@ -224,7 +223,9 @@ def run_preview(importer, job_id):
     rows = unseal(job.sealed)
     if rows is None:
         return _fail(job, _("The uploaded file can no longer be read; upload it again."))
-    rows = [(number, _restore(importer, values)) for number, values in rows]
+    rows = _without_repeats(
+        importer, job.result, [(number, _restore(importer, values)) for number, values in rows]
+    )
     try:
         if isinstance(importer, BatchImporter):
             _preview_batch(importer, job, rows)
@@ -240,6 +241,24 @@ def run_preview(importer, job_id):
     job.state, job.progress = JobState.READY, 100
     job.save(update_fields=["state", "progress", "result", "sealed", "updated_at"])
     return job
+
+
+def _without_repeats(importer, result, rows):
+    """The rows less those repeating the `key_field` of an earlier row, which are rejected naming
+    that row: two rows with one key are never merged into one record (issue 13 point 1)."""
+    if not importer.key_field:
+        return rows
+    header = result["headers"].get(importer.key_field, NO_COLUMN)
+    first, kept = {}, []
+    for number, values in rows:
+        key = values.get(importer.key_field)
+        seen = first.setdefault(key, number) if key not in (None, "") else number
+        if seen != number:
+            message = importer.repeat_message % {"row": seen, "key": key}
+            result["rejected"].append(_entry(number, header, message))
+            continue
+        kept.append((number, values))
+    return kept
 
 
 def _progress(job, done, total):
@@ -274,17 +293,8 @@ def _preview_rows(importer, job, rows):
 def _preview_batch(importer, job, rows):
     result = job.result
     headers = result["headers"]
-    numbers, records, first = [], [], {}
-    for number, values in rows:
-        record = importer.to_record(values)
-        key = record.get(importer.key_field) if importer.key_field else None
-        seen = first.setdefault(key, number) if key is not None else number
-        if seen != number:
-            message = _("This external ID appears earlier in the file (row %(row)d).") % {"row": seen}
-            result["rejected"].append(_entry(number, headers.get(importer.key_field, NO_COLUMN), message))
-            continue
-        numbers.append(number)
-        records.append(record)
+    numbers = [number for number, _values in rows]
+    records = [importer.to_record(values) for _number, values in rows]
     set_job_progress(job, 30)
     answer = importer.check(records, user=job.created_by, options=result["options"])
     result["rejected"] += _batch_rejections(answer["errors"], numbers, headers)

@@ -107,7 +107,42 @@ def test_a_repeated_employee_number_in_the_file_is_rejected_naming_the_column(wo
     job = preview_import(IMPORTER, upload, user=users["alliance_admin"], target=mine.alliance)
 
     assert job.result["counts"]["create"] == 1
-    assert [(e["row"], e["column"]) for e in job.result["rejected"]] == [(3, "工号")]
+    assert [(e["row"], e["column"], e["message"]) for e in job.result["rejected"]] == [
+        (3, "工号", "该工号在文件中前面的行已出现过（第 2 行）。")
+    ]
+
+
+def test_a_repeated_institution_code_in_the_file_is_rejected_naming_the_first_row(world):
+    """Issue 13 point 1: two clinics with one code are never merged into one row."""
+    from alliance.imports import InstitutionImport
+    from tests.alliance.test_import import institutions_xlsx
+
+    mine, _other, users = world
+    rows = [
+        ["H8001", "赤岸镇卫生院", "一级", 40, 35, "分院", None, "2024-03-01"],
+        ["H8001", "毛店村卫生室", "一级", None, None, "分院", None, "2024-03-01"],
+    ]
+
+    job = preview_import(
+        InstitutionImport(), institutions_xlsx(rows), user=users["bureau"], target=mine.alliance
+    )
+
+    assert job.result["counts"]["create"] == 1
+    assert [(e["row"], e["message"]) for e in job.result["rejected"]] == [
+        (3, "该机构代码在文件中前面的行已出现过（第 2 行）。")
+    ]
+
+
+def test_an_implausible_date_is_refused_with_a_message(world):
+    mine, _other, users = world
+    hire = row(mine.home, "E9107")
+    hire[-1] = "2204-03-01"  # 2024 mistyped
+
+    job = preview_import(IMPORTER, staff_file([hire]), user=users["alliance_admin"], target=mine.alliance)
+
+    assert [(e["row"], e["column"], e["message"]) for e in job.result["rejected"]] == [
+        (2, "入职日期", "年份 2204 不可能正确，请核对日期（如 2024-01-31）。")
+    ]
 
 
 def test_a_bad_field_is_rejected_at_preview_by_the_services_checks_without_writing(world):

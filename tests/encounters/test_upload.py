@@ -457,3 +457,17 @@ def test_a_batch_the_service_refuses_as_a_whole_fails_its_job_with_the_reason(ad
     job.refresh_from_db()
     assert job.state == JobState.FAILED and job.error and job.sealed == ""
     assert OutpatientVisit.objects.count() == 0
+
+
+def test_a_confirm_after_a_preview_with_rejected_rows_does_not_say_the_data_changed(client, admin_):
+    """Issue 13 point 1: the preview's rejected rows were never sent, so they are no change."""
+    mine, admin = admin_
+    records = [visit(1, mine.home), visit(2, mine.home, diagnosis="感冒")]
+    job = preview_of(upload(client, admin, xlsx(records)))
+
+    client.post(f"/encounters/upload/{job.pk}/confirm/")
+    page = client.get(f"/encounters/upload/{job.pk}/").content.decode()
+
+    job.refresh_from_db()
+    assert job.result["counts"]["rejected"] == 1 and job.result["written"]["created"] == 1
+    assert "预览之后、确认之前数据发生了变化" not in page
