@@ -168,7 +168,10 @@ class StaffImport(Importer):
                 alliance=target, employee_number__in=numbers
             ).select_related("institution")
         }
+        zero_led = StaffMember.objects.filter(alliance=target, employee_number__startswith="0")
         return {
+            # a .csv saved by Excel drops leading zeros: 00123 comes back as 123
+            "without_zeros": {n.lstrip("0"): n for n in zero_led.values_list("employee_number", flat=True)},
             "institutions": institutions,
             "departments": departments,
             "staff": staff,
@@ -182,6 +185,14 @@ class StaffImport(Importer):
         staff = context["staff"].get(number)
         details = {name: values[name] for name in DETAIL_FIELDS if values.get(name) not in (None, "")}
         label = f"{number} {values['name']}"
+        if staff is None and number in context["without_zeros"]:
+            raise RowRejected(
+                "employee_number",
+                _(
+                    "This looks like employee number %(known)s without its leading zeros (Excel drops them when it saves a .csv); format the column as text and write the number in full."
+                )
+                % {"known": context["without_zeros"][number]},
+            )
         if staff is None:
             return self._plan_hire(
                 values, details, label, institution, department, alliance=target, context=context

@@ -93,9 +93,13 @@ def clean_text(value):
     return " ".join(text.split())
 
 
+# A hint a clerk (or another template) put in a header: 是否全科（是/否）, 入职日期【年-月-日】.
+HEADER_HINT = re.compile(r"[(\[【〔].*?[)\]】〕]")
+
+
 def _header_key(value):
     text = unicodedata.normalize("NFKC", "" if value is None else str(value))
-    return "".join(text.split()).strip("*").lower()
+    return HEADER_HINT.sub("", "".join(text.split())).strip("*").lower()
 
 
 def header_names(column):
@@ -108,15 +112,20 @@ def header_names(column):
 
 
 def read_sheet(file, columns, *, max_rows=MAX_IMPORT_ROWS, allow_csv=False):
-    """Read the first sheet of an uploaded .xlsx (or, with `allow_csv`, a .csv) against
-    `columns` (see `Sheet`).
+    """Read the sheet of an uploaded .xlsx whose header names the most of `columns` (or, with
+    `allow_csv`, a .csv) against them (see `Sheet`).
 
     Raises ImportFileError when the file is not a readable .xlsx or .csv, is too large, has more
     than `max_rows` data rows or lacks a required column.
     """
-    grid = _load_csv_grid(file) if allow_csv and _is_csv(file) else _load_grid(file, allow_csv=allow_csv)
-    header_index, header_depth, by_position = _find_header(grid, columns)
+    if allow_csv and _is_csv(file):
+        grids = [("", _load_csv_grid(file))]
+    else:
+        grids = _load_grids(file, allow_csv=allow_csv)
+    title, grid, (header_index, header_depth, by_position) = _best_sheet(grids, columns)
     sheet = Sheet()
+    if title and title != grids[0][0]:
+        sheet.notes.append(_("The rows were read from the sheet “%(sheet)s”.") % {"sheet": title})
     present = {by_position[position]: position for position in sorted(by_position)}
     missing = [str(column.header) for column in columns if column.required and column.field not in present]
     if missing:
@@ -169,8 +178,8 @@ def _filled(value):
     return value is not None and clean_text(value) != ""
 
 
-def _load_grid(file, *, allow_csv=False):
-    """The first sheet as a list of rows of values, merged ranges filled with their top-left
+def _load_grids(file, *, allow_csv=False):
+    """Every sheet as (title, a list of rows of values), merged ranges filled with their top-left
     value (a clerk merges a header over two columns, or one institution code over many rows)."""
     name = getattr(file, "name", "") or ""
     if name and not name.lower().endswith(".xlsx"):
@@ -196,14 +205,36 @@ def _load_grid(file, *, allow_csv=False):
                 'This is not a readable .xlsx file. Open it in Excel and "Save as" → "Excel Workbook (*.xlsx)".'
             )
         ) from None
-    sheet = workbook.worksheets[0]
-    grid = [list(row) for row in sheet.iter_rows(values_only=True)]
-    for merged in sheet.merged_cells.ranges:
+    return [(worksheet.title, _grid_of(worksheet)) for worksheet in workbook.worksheets]
+
+
+def _grid_of(worksheet):
+    grid = [list(row) for row in worksheet.iter_rows(values_only=True)]
+    for merged in worksheet.merged_cells.ranges:
+        if merged.min_row > len(grid):
+            continue
         top_left = grid[merged.min_row - 1][merged.min_col - 1]
         for row in range(merged.min_row - 1, min(merged.max_row, len(grid))):
-            for col in range(merged.min_col - 1, merged.max_col):
+            for col in range(merged.min_col - 1, min(merged.max_col, len(grid[row]))):
                 grid[row][col] = top_left
     return grid
+
+
+def _best_sheet(grids, columns):
+    """The sheet whose header names the most columns (the data may follow an instructions sheet
+    or sit on any sheet of a clerk's workbook): (title, grid, header)."""
+    best, failure = None, None
+    for title, grid in grids:
+        try:
+            header = _find_header(grid, columns)
+        except ImportFileError as error:
+            failure = failure or error
+            continue
+        if best is None or len(set(header[2].values())) > len(set(best[2][2].values())):
+            best = (title, grid, header)
+    if best is None:
+        raise failure
+    return best
 
 
 def _check_size(file):
@@ -282,8 +313,14 @@ def _find_header(grid, columns):
             if index + depth > len(grid):
                 continue
             matched = _match_headers(grid, index, depth, names)
+            # Two rows win only by naming more columns: a merged title row above a one-row
+            # header (2024年职工花名册) must not be glued onto every column name.
             if len(set(matched.values())) > best[0]:
                 best = (len(set(matched.values())), index, depth, matched)
+            elif (
+                depth == 1 and best[2] == 2 and len(set(matched.values())) == best[0] and best[1] == index - 1
+            ):
+                best = (best[0], index, depth, matched)
     if best[0] == 0:
         raise ImportFileError(
             _(
@@ -347,6 +384,7 @@ def _text(value, column):
     return clean_text(value)
 
 
+DOTTED_DIGITS = re.compile(r"^\d+(\.\d+)*$")
 SCIENTIFIC = re.compile(r"^[+-]?\d+(\.\d+)?E[+-]?\d+$", re.IGNORECASE)
 
 
@@ -361,6 +399,9 @@ def _code(value, column):
     text = text if column.keep_case else text.upper()
     if SCIENTIFIC.match(text):
         return _digits_of_number(Decimal(text), column)
+    if column.zero_pad and DOTTED_DIGITS.match(text):  # a .csv saved by Excel: 2 for 02, 3.01 for 03.01
+        head, dot, rest = text.partition(".")
+        return f"{head.zfill(column.zero_pad)}{dot}{rest}"
     return text
 
 

@@ -471,3 +471,13 @@ def test_a_confirm_after_a_preview_with_rejected_rows_does_not_say_the_data_chan
     job.refresh_from_db()
     assert job.result["counts"]["rejected"] == 1 and job.result["written"]["created"] == 1
     assert "预览之后、确认之前数据发生了变化" not in page
+
+
+def test_a_csv_department_code_that_lost_its_leading_zero_is_restored(client, admin_):
+    """Issue 13 point 1: Excel saves 02 as 2 in a .csv; the department column pads it back."""
+    mine, admin = admin_
+    record = {**visit(1, mine.home), "department": "2"}
+
+    job = preview_of(upload(client, admin, csv_file([record], "utf-8")))
+
+    assert job.result["counts"]["created"] == 1, job.result["rejected"]
