@@ -34,6 +34,11 @@ class SecondmentQuerySet(ScopedQuerySet):
     def in_force_on(self, date):
         return self.filter(Q(end_date__isnull=True) | Q(end_date__gt=date), start_date__lte=date)
 
+    def overlapping(self, start, end):
+        """Secondments sharing a day with [start, end) (end None: open-ended)."""
+        overlap = self.filter(Q(end_date__isnull=True) | Q(end_date__gt=start))
+        return overlap if end is None else overlap.filter(start_date__lt=end)
+
     def with_days_in_year(self, year):
         """Annotate `days_inside_year`: the days of each secondment inside `year`, in SQL (not
         named `days_in_year`, which would shadow the model method on the annotated rows)."""

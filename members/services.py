@@ -217,6 +217,7 @@ def second_staff(staff, *, to_institution, start_date, acting_user, **fields):
     _assign(secondment, fields, SECONDMENT_FIELDS)
     secondment.full_clean()
     _check_downwards(secondment)
+    _check_no_overlap(secondment)
     secondment.save()
     return secondment
 
@@ -224,7 +225,38 @@ def second_staff(staff, *, to_institution, start_date, acting_user, **fields):
 @transaction.atomic
 def update_secondment(secondment, *, acting_user, **fields):
     """Change dates, kind or notes (e.g. record the end of a stationing)."""
-    return _save(secondment, fields, SECONDMENT_FIELDS)
+    _assign(secondment, fields, SECONDMENT_FIELDS)
+    secondment.full_clean()
+    _check_no_overlap(secondment)
+    secondment.save()
+    return secondment
+
+
+def _check_no_overlap(secondment):
+    """A doctor is stationed in one place at a time (issue 13 point 5): no two secondments of
+    one staff member share a day. The staff row is locked, so two clerks recording at once
+    cannot both pass the check."""
+    StaffMember.objects.select_for_update().filter(pk=secondment.staff_id).first()
+    clash = (
+        Secondment.objects.filter(staff_id=secondment.staff_id)
+        .exclude(pk=secondment.pk)
+        .overlapping(secondment.start_date, secondment.end_date)
+        .select_related("to_institution")
+        .first()
+    )
+    if clash is not None:
+        raise ValidationError(
+            {
+                "start_date": _(
+                    "This doctor is already seconded to %(institution)s from %(start)s%(until)s; secondments of one doctor may not overlap."
+                )
+                % {
+                    "institution": clash.to_institution.name,
+                    "start": clash.start_date,
+                    "until": _(" to %(end)s") % {"end": clash.end_date} if clash.end_date else "",
+                }
+            }
+        )
 
 
 def _check_downwards(secondment):

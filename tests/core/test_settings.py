@@ -68,3 +68,27 @@ def test_secrets_have_no_default_outside_debug(variable):
 
     assert result.returncode == 1
     assert variable in result.stderr.strip().splitlines()[-1]
+
+
+def test_the_embedded_default_keeps_celery_quiet_and_a_real_worker_keeps_its_own_level():
+    """Issue 13 point 5: `make demo` (eager tasks) prints no Celery INFO line per task."""
+    probe = "import django; django.setup(); from django.conf import settings as s; print(s.LOGGING['loggers'].get('celery'))"
+
+    def celery_logger(**variables):
+        environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG"}}
+        environment.update(
+            ENV_FILE=os.devnull, DJANGO_SETTINGS_MODULE="config.settings", DEBUG="true", **variables
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", probe],
+            cwd=ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    assert celery_logger() == "{'level': 'WARNING'}"
+    assert celery_logger(REDIS_URL="redis://cache:6379/0") == "None"

@@ -164,15 +164,17 @@ def test_a_secondment_goes_from_the_staff_members_institution(admin_client, worl
     specialist = mine.rows["lead_staff"]
     data = {"staff": specialist.pk, "to_institution": mine.branches[1].pk, "kind": "patrol"}
 
-    response = admin_client.post(url("secondment", "add"), {**data, "start_date": "2025-03-01", "notes": ""})
+    # before the stationing the world records from 2025-01-01: secondments may not overlap
+    dates = {"start_date": "2024-03-01", "end_date": "2024-06-01"}
+    response = admin_client.post(url("secondment", "add"), {**data, **dates, "notes": ""})
 
     assert response.status_code == 302
     row = specialist.secondments.get(to_institution=mine.branches[1])
     assert (row.from_institution, row.kind, row.start_date, row.end_date) == (
         mine.lead,
         "patrol",
-        D(2025, 3, 1),
-        None,
+        D(2024, 3, 1),
+        D(2024, 6, 1),
     )
 
 

@@ -41,8 +41,8 @@ def test_record_a_secondment_by_employee_number(client, world):
             "employee_number": doctor.employee_number,
             "to_institution": mine.branches[1].pk,
             "kind": "patrol",
-            "start_date": "2025-03-01",
-            "end_date": "2025-04-01",
+            "start_date": "2024-03-01",  # before the world's stationing from 2025-01-01
+            "end_date": "2024-04-01",
             "notes": "",
         },
     )
@@ -50,6 +50,24 @@ def test_record_a_secondment_by_employee_number(client, world):
     secondment = Secondment.objects.get(to_institution=mine.branches[1])
     assert response["Location"] == f"/people/secondments/{secondment.pk}/"
     assert (secondment.staff, secondment.from_institution) == (doctor, mine.lead)
+
+
+def test_an_overlapping_secondment_shows_the_service_message_in_chinese(client, world):
+    """Issue 13 point 5: the world's specialist is stationed at the home branch from 2025-01-01."""
+    mine, _other, users = world
+    client.force_login(users["alliance_admin"])
+
+    response = client.post(
+        "/people/secondments/new/",
+        {
+            "employee_number": mine.rows["lead_staff"].employee_number, "to_institution": mine.branches[1].pk,
+            "kind": "patrol", "start_date": "2025-03-01", "end_date": "2025-04-01", "notes": "",
+        },
+    )  # fmt: skip
+
+    assert response.status_code == 200
+    assert f"该医生自 2025-01-01 起已下沉到{mine.home.name}" in response.content.decode()
+    assert not Secondment.objects.filter(to_institution=mine.branches[1]).exists()
 
 
 def test_secondment_upwards_shows_the_service_message(client, world, zh_hans):

@@ -327,6 +327,57 @@ def test_the_end_of_a_stationing_is_recorded_by_update(county):
     assert Secondment.objects.get(pk=secondment.pk).end_date == D(2024, 9, 1)
 
 
+@pytest.mark.parametrize(
+    ("start", "end", "clashes"),
+    [
+        (D(2024, 3, 1), D(2024, 4, 1), True),  # inside the first
+        (D(2023, 12, 1), D(2024, 1, 2), True),  # ends on its second day
+        (D(2024, 6, 30), None, True),  # open-ended, starts on its last day
+        (D(2024, 7, 1), None, False),  # starts the day the first ends: [start, end)
+        (D(2023, 6, 1), D(2024, 1, 1), False),  # ends the day the first starts
+    ],
+)
+def test_secondments_of_one_doctor_may_not_overlap(county, start, end, clashes):
+    """Issue 13 point 5: a doctor is stationed in one place at a time."""
+    doctor = staff(county["lead"])
+    services.second_staff(
+        doctor, to_institution=county["branches"][0], start_date=D(2024, 1, 1), end_date=D(2024, 7, 1),
+        acting_user=None,
+    )  # fmt: skip
+
+    if clashes:
+        errors = rejected(
+            services.second_staff,
+            doctor,
+            to_institution=county["branches"][1],
+            start_date=start,
+            end_date=end,
+        )
+        assert list(errors) == ["start_date"] and county["branches"][0].name in errors["start_date"][0]
+        assert Secondment.objects.count() == 1
+    else:
+        services.second_staff(
+            doctor, to_institution=county["branches"][1], start_date=start, end_date=end, acting_user=None
+        )
+        assert Secondment.objects.count() == 2
+
+
+def test_extending_a_secondment_into_the_next_is_rejected(county):
+    doctor = staff(county["lead"])
+    first = services.second_staff(
+        doctor, to_institution=county["branches"][0], start_date=D(2024, 1, 1), end_date=D(2024, 7, 1),
+        acting_user=None,
+    )  # fmt: skip
+    services.second_staff(
+        doctor, to_institution=county["branches"][1], start_date=D(2024, 7, 1), acting_user=None
+    )
+
+    errors = rejected(services.update_secondment, first, end_date=D(2024, 8, 1))
+
+    assert list(errors) == ["start_date"]
+    assert Secondment.objects.get(pk=first.pk).end_date == D(2024, 7, 1)
+
+
 # --- Family-doctor teams --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("where", ["branch", "village"])
 def test_a_team_belongs_to_a_branch_or_village_clinic(county, where):
