@@ -1,8 +1,9 @@
 """Service activity reported by hospital information systems and the insurance feed (DESIGN §3,
 §8): outpatient visits and admissions, one row per record an API client sent.
 
-A record is identified by who sent it: (client, source, external_id) is unique, so one client can
-never overwrite another's rows and sending the same record twice changes nothing. The patient is
+A record is identified by where it happened and the system it came from: (institution or outside
+facility, source, external_id) is unique, so sending the same record twice, or two clerks
+uploading one file, changes nothing; `client` is who sent the current values. The patient is
 `patient_key`, the keyed hash (HMAC-SHA256 under PATIENT_KEY_SECRET) of the normalised resident
 ID: the raw number is never stored. `alliance` and `month` are copied onto every row so that every
 monthly aggregate filters by them first (DESIGN §6: partitioning by month, Citus by alliance).
@@ -107,8 +108,18 @@ class Encounter(models.Model):
 
 def _encounter_constraints(prefix):
     return [
+        # A record is named by where it happened, the system it came from and that system's
+        # id (issue 13 point 1): two clerks of one institution uploading the same file, or the
+        # HIS sending what a clerk uploaded under its source name, update one row.
         models.UniqueConstraint(
-            fields=["client", "source", "external_id"], name=f"{prefix}_client_external_id"
+            fields=["institution", "source", "external_id"],
+            condition=Q(institution__isnull=False),
+            name=f"{prefix}_institution_external_id",
+        ),
+        models.UniqueConstraint(
+            fields=["outside_facility", "source", "external_id"],
+            condition=Q(outside_facility__isnull=False),
+            name=f"{prefix}_facility_external_id",
         ),
         models.CheckConstraint(
             condition=Q(institution__isnull=False, outside_facility__isnull=True)

@@ -1,7 +1,8 @@
 """Writes of encounters: idempotent ingestion of a batch of records (DESIGN §4.2, issue 5 point 2).
 
-The bulk API and the Excel upload both call `ingest`. Valid records are upserted by
-(client, source, external_id) in one transaction: a database error anywhere rolls the whole batch
+The bulk API and the Excel upload both call `ingest`. Valid records are upserted by (institution
+or outside facility, source, external_id) in one transaction, whoever sends them (`client` is who
+sent the current values): a database error anywhere rolls the whole batch
 back, and sending the same batch again changes nothing (every record `unchanged`).
 
 On PostgreSQL the upsert is one statement per batch, `INSERT … SELECT FROM unnest(arrays) ON
@@ -50,6 +51,7 @@ COLUMNS = {
     EncounterKind.ADMISSIONS: (*COMMON_COLUMNS, "admit_date", "discharge_date"),
 }
 IN_CHUNK = 500  # keys per IN (…) on the plain path (SQLite's parameter limit)
+PLACES = ("institution_id", "outside_facility_id")  # where a record happened: the first of its key
 
 
 def ingest(kind, records, *, client, source, dry_run=False):
@@ -71,7 +73,7 @@ def ingest(kind, records, *, client, source, dry_run=False):
     rows, errors = validate_records(kind, records, client=client)
     rejected = len({error["index"] for error in errors})
     if dry_run:
-        created, updated = _count_changes(kind, rows, client=client, source=source)
+        created, updated = _count_changes(kind, rows, source=source)
     else:
         with transaction.atomic():
             now = timezone.now()
@@ -165,17 +167,23 @@ def _upsert(kind, rows, *, client, source, now):
 
 
 def _upsert_postgresql(kind, rows, *, client, source, now):
-    sql, arrays = _upsert_statement(kind)
-    # Key order: two batches touching the same records lock them in the same order, so they wait
-    # for each other instead of deadlocking.
-    rows = sorted(rows, key=itemgetter("external_id"))
-    params = [client.pk, source, now, _array_literal([row["external_id"] for row in rows])]
-    params += [_array_literal([row[column] for row in rows]) for column in arrays]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        inserted = cursor.fetchall()
-    created = sum(1 for (was_inserted,) in inserted if was_inserted)
-    return created, len(inserted) - created
+    created = updated = 0
+    for where in PLACES:
+        group = [row for row in rows if row[where] is not None]
+        if not group:
+            continue
+        sql, arrays = _upsert_statement(kind, where)
+        # Key order: two batches touching the same records lock them in the same order, so they
+        # wait for each other instead of deadlocking.
+        group.sort(key=itemgetter(where, "external_id"))
+        params = [client.pk, source, now, _array_literal([row["external_id"] for row in group])]
+        params += [_array_literal([row[column] for row in group]) for column in arrays]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            inserted = cursor.fetchall()
+        new = sum(1 for (was_inserted,) in inserted if was_inserted)
+        created, updated = created + new, updated + len(inserted) - new
+    return created, updated
 
 
 def _array_literal(values):
@@ -213,9 +221,10 @@ _ARRAY_ITEM = {
 _STATEMENTS = {}
 
 
-def _upsert_statement(kind):
-    """The one INSERT … ON CONFLICT statement of `kind` (built once per process)."""
-    if kind not in _STATEMENTS:
+def _upsert_statement(kind, where):
+    """The INSERT … ON CONFLICT statement of `kind` for the records of registered institutions or
+    of outside facilities (`where`: the key's column; built once per process)."""
+    if (kind, where) not in _STATEMENTS:
         model, columns = MODELS[kind], COLUMNS[kind]
         fields = {field.attname: field for field in model._meta.concrete_fields}
         quote = connection.ops.quote_name
@@ -224,29 +233,30 @@ def _upsert_statement(kind):
         client, source, external_id, received_at = (
             quote(fields[name].column) for name in ("client_id", "source", "external_id", "received_at")
         )
-        key = f"{client}, {source}, {external_id}"
+        place = quote(fields[where].column)
+        key = f"({place}, {source}, {external_id}) WHERE {place} IS NOT NULL"  # the partial unique index
         arrays = ", ".join(
             f"%s::{db_type}[]" for db_type in [fields["external_id"].db_type(connection), *types]
         )
         # Identifiers come from the model's meta, quoted; every value is a parameter.
-        _STATEMENTS[kind] = (
+        _STATEMENTS[kind, where] = (
             f"INSERT INTO {quote(model._meta.db_table)} AS t "  # noqa: S608
             f"({client}, {source}, {received_at}, {external_id}, {', '.join(names)}) "
             f"SELECT %s, %s, %s::timestamptz, u.* FROM unnest({arrays}) AS u "
-            f"ON CONFLICT ({key}) DO UPDATE SET "
-            + ", ".join(f"{name} = EXCLUDED.{name}" for name in [*names, received_at])
+            f"ON CONFLICT {key} DO UPDATE SET "
+            + ", ".join(f"{name} = EXCLUDED.{name}" for name in [*names, received_at, client])
             + f" WHERE ({', '.join(f't.{name}' for name in names)}) IS DISTINCT FROM "
             f"({', '.join(f'EXCLUDED.{name}' for name in names)}) "
             "RETURNING (xmax = 0)"
         )
-    return _STATEMENTS[kind], COLUMNS[kind]
+    return _STATEMENTS[kind, where], COLUMNS[kind]
 
 
 def _upsert_plain(kind, rows, *, client, source, now):
     """The fallback without ON CONFLICT: read the existing rows by key once, create the new ones,
     update the changed ones."""
     model = MODELS[kind]
-    new, changed = _plan(kind, rows, client=client, source=source)
+    new, changed = _plan(kind, rows, source=source)
     model.objects.bulk_create(
         [
             model(
@@ -263,39 +273,44 @@ def _upsert_plain(kind, rows, *, client, source, now):
     for instance, values in changed:
         for column, value in values.items():
             setattr(instance, column, value)
-        instance.received_at = now
+        instance.received_at, instance.client = now, client
     fields = [model._meta.get_field(column).name for column in COLUMNS[kind]]
     model.objects.bulk_update(
-        [instance for instance, _values in changed], [*fields, "received_at"], batch_size=IN_CHUNK
+        [instance for instance, _values in changed], [*fields, "received_at", "client"], batch_size=IN_CHUNK
     )
     return len(new), len(changed)
 
 
-def _count_changes(kind, rows, *, client, source):
+def _count_changes(kind, rows, *, source):
     """What an ingest would do, without writing: (would create, would update)."""
-    new, changed = _plan(kind, _existing_facility_ids(rows), client=client, source=source)
+    new, changed = _plan(kind, _existing_facility_ids(rows), source=source)
     return len(new), len(changed)
 
 
-def _plan(kind, rows, *, client, source):
+def _plan(kind, rows, *, source):
     """Split rows into new ones and (stored row, new values) of changed ones; the rest are
     unchanged."""
     model = MODELS[kind]
-    keys = [row["external_id"] for row in rows]
+    keys = sorted({row["external_id"] for row in rows})
     stored = {}
     for start in range(0, len(keys), IN_CHUNK):
-        chunk = model.objects.filter(
-            client=client, source=source, external_id__in=keys[start : start + IN_CHUNK]
-        )
-        stored.update((instance.external_id, instance) for instance in chunk.order_by())
+        chunk = model.objects.filter(source=source, external_id__in=keys[start : start + IN_CHUNK])
+        stored.update((_key(instance), instance) for instance in chunk.order_by())
     new, changed = [], []
     for row in rows:
-        instance, values = stored.get(row["external_id"]), _values(kind, row)
+        instance, values = stored.get(_key(row)), _values(kind, row)
         if instance is None:
             new.append(row)
         elif any(getattr(instance, column) != value for column, value in values.items()):
             changed.append((instance, values))
     return new, changed
+
+
+def _key(row):
+    """(institution, outside facility, external id) of a row or a stored record: the upsert key
+    beside the source."""
+    get = row.get if isinstance(row, dict) else row.__dict__.get
+    return get("institution_id"), get("outside_facility_id"), get("external_id")
 
 
 def _values(kind, row):

@@ -66,7 +66,7 @@ class VisitViewSet(EncounterViewSet):
     @extend_schema(request=VisitBulkSerializer, responses=BulkResultSerializer, parameters=[DRY_RUN])
     @action(detail=False, methods=["post"])
     def bulk(self, request):
-        """Upsert up to 5,000 visits by (client, source, external_id); bad records come back."""
+        """Upsert up to 5,000 visits by (institution, source, external_id); bad records come back."""
         return self.ingest(request)
 
 
@@ -81,7 +81,7 @@ class AdmissionViewSet(EncounterViewSet):
     @extend_schema(request=AdmissionBulkSerializer, responses=BulkResultSerializer, parameters=[DRY_RUN])
     @action(detail=False, methods=["post"])
     def bulk(self, request):
-        """Upsert up to 5,000 admissions by (client, source, external_id); bad records come back."""
+        """Upsert up to 5,000 admissions by (institution, source, external_id); bad records come back."""
         return self.ingest(request)
 
 

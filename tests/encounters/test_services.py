@@ -82,18 +82,35 @@ def test_a_client_cannot_write_another_institutions_records(world):
     assert not OutpatientVisit.objects.exists()
 
 
-def test_another_clients_record_with_the_same_external_id_is_a_separate_row(world):
+def test_the_same_record_from_another_sender_of_the_institution_is_one_row(world):
+    """Issue 13 point 1: two clerks (or the HIS and a clerk) sending the same record under one
+    source name update one row; the second sender of the same values changes nothing."""
     mine, _other, users = world
     services.ingest("visits", [visit(1, mine.home)], client=users["api_client"], source="HIS-A")
-    original = snapshot()
 
-    result = services.ingest(
+    again = services.ingest(
+        "visits", [visit(1, mine.home)], client=users["institution_admin"], source="HIS-A"
+    )
+    corrected = services.ingest(
         "visits", [visit(1, mine.home, total_cost="999.00")], client=users["alliance_admin"], source="HIS-A"
     )
 
+    assert (counts(again), counts(corrected)) == ((0, 0, 1, 0), (0, 1, 0, 0))
+    (row,) = OutpatientVisit.objects.all()
+    assert (str(row.total_cost), row.client) == ("999.00", users["alliance_admin"])  # who sent the values
+
+
+def test_the_same_external_id_at_another_institution_is_a_separate_row(world):
+    from tests.encounters.factories import department
+
+    mine, _other, users = world
+    department(mine.lead)
+    services.ingest("visits", [visit(1, mine.home)], client=users["alliance_admin"], source="HIS-A")
+
+    result = services.ingest("visits", [visit(1, mine.lead)], client=users["alliance_admin"], source="HIS-A")
+
     assert counts(result) == (1, 0, 0, 0)
     assert OutpatientVisit.objects.count() == 2
-    assert snapshot()[0] == original[0]  # never overwritten
 
 
 def test_the_same_external_id_from_another_source_is_a_separate_row(world):

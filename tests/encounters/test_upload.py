@@ -481,3 +481,22 @@ def test_a_csv_department_code_that_lost_its_leading_zero_is_restored(client, ad
     job = preview_of(upload(client, admin, csv_file([record], "utf-8")))
 
     assert job.result["counts"]["created"] == 1, job.result["rejected"]
+
+
+def test_two_clerks_of_one_institution_uploading_the_same_file_do_not_duplicate_it(client, admin_):
+    """Issue 13 point 1: the record is keyed by institution, source and external ID, not by who uploads."""
+    from members.choices import MembershipRole
+    from tests.referrals.factories import member
+
+    mine, admin = admin_
+    colleague = member(MembershipRole.INSTITUTION_ADMIN, mine.home)
+    records = [visit(n, mine.home) for n in (1, 2)]
+    first = preview_of(upload(client, admin, xlsx(records)))
+    client.post(f"/encounters/upload/{first.pk}/confirm/")
+
+    second = preview_of(upload(client, colleague, xlsx(records)))
+    client.post(f"/encounters/upload/{second.pk}/confirm/")
+
+    second.refresh_from_db()
+    assert second.result["counts"] == {"created": 0, "updated": 0, "unchanged": 2, "rejected": 0}
+    assert OutpatientVisit.objects.count() == 2
