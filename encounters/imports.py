@@ -53,10 +53,39 @@ INSTITUTION = _column(
     "institution",
     gettext_lazy("Institution code"),
     CODE,
+    required=False,  # or the outside facility's columns (insurance feed): the service says which
     aliases=("机构代码", "机构编码", "医疗机构代码"),
-    help=gettext_lazy("The code the institution was registered with in the alliance."),
+    help=gettext_lazy(
+        "The code the institution was registered with in the alliance. The insurance feed fills the outside facility's columns instead for care outside the alliance."
+    ),
     example="Y0001",
 )
+# Care outside the alliance, as the insurance feed's API sends it (`outside_facility`).
+OUTSIDE_FACILITY = (
+    _column(
+        "outside_facility_code", gettext_lazy("Outside facility code"), CODE, required=False,
+        aliases=("院外机构代码", "定点医疗机构代码"),
+        help=gettext_lazy("Insurance feed only: the insurance code of a facility outside the alliance."),
+    ),
+    _column(
+        "outside_facility_name", gettext_lazy("Outside facility name"), TEXT, required=False,
+        aliases=("院外机构名称", "定点医疗机构名称"),
+        help=gettext_lazy("Insurance feed only: its name."),
+    ),
+    _column(
+        "outside_facility_region", gettext_lazy("Outside facility region code"), CODE, required=False,
+        aliases=("院外机构区划", "院外机构所在地区划"),
+        help=gettext_lazy("Insurance feed only: the six-digit region code where it is."),
+    ),
+    _column(
+        "outside_facility_level", gettext_lazy("Outside facility level"), TEXT, required=False,
+        aliases=("院外机构级别",),
+        help=gettext_lazy("Insurance feed only: primary, secondary or tertiary (一级、二级、三级); may be empty."),
+    ),
+)  # fmt: skip
+FACILITY_KEYS = {"outside_facility_code": "code", "outside_facility_name": "name",
+                 "outside_facility_region": "region", "outside_facility_level": "level"}  # fmt: skip
+FACILITY_LEVELS = {"一级": "primary", "二级": "secondary", "三级": "tertiary"}
 VISIT_DATE = _column(
     "visit_date", gettext_lazy("Visit date"), DATE, aliases=("就诊日期",), example=datetime.date(2026, 3, 16)
 )
@@ -80,6 +109,7 @@ COMMON = (
         "department",
         gettext_lazy("Department code"),
         CODE,
+        required=False,  # required for an institution, not used for an outside facility: the service checks
         zero_pad=2,  # 02 全科医疗科 typed into a number cell comes back as 2
         aliases=("科室代码", "科室编码"),
         help=gettext_lazy("The code of one of the institution's departments, e.g. 02 or 03.01."),
@@ -146,8 +176,15 @@ COMMON = (
     ),
 )
 COLUMNS = {
-    EncounterKind.VISITS: (EXTERNAL_ID, INSTITUTION, VISIT_DATE, *COMMON),
-    EncounterKind.ADMISSIONS: (EXTERNAL_ID, INSTITUTION, ADMIT_DATE, DISCHARGE_DATE, *COMMON),
+    EncounterKind.VISITS: (EXTERNAL_ID, INSTITUTION, VISIT_DATE, *COMMON, *OUTSIDE_FACILITY),
+    EncounterKind.ADMISSIONS: (
+        EXTERNAL_ID,
+        INSTITUTION,
+        ADMIT_DATE,
+        DISCHARGE_DATE,
+        *COMMON,
+        *OUTSIDE_FACILITY,
+    ),
 }
 TITLES = {
     EncounterKind.VISITS: gettext_lazy("Outpatient visits upload"),
@@ -179,6 +216,7 @@ class EncounterUpload(BatchImporter):
 
     encounter_kind = None
     key_field = "external_id"
+    error_fields = {f"outside_facility.{key}": name for name, key in FACILITY_KEYS.items()}
     repeat_message = gettext_lazy("This external ID appears earlier in the file (row %(row)d).")
     instructions = INSTRUCTIONS
 
@@ -227,15 +265,22 @@ JOB_KINDS = {upload.kind: kind for kind, upload in UPLOADS.items()}
 def to_record(values):
     """One row's cells ({field: value}) as the bulk API's record: dates as YYYY-MM-DD, amounts as
     text (the service checks them), empty cells left out."""
-    record = {}
+    record, facility = {}, {}
     for name, value in values.items():
         if value is None or value == "":
+            continue
+        if name in FACILITY_KEYS:
+            facility[FACILITY_KEYS[name]] = (
+                FACILITY_LEVELS.get(value, value) if name.endswith("level") else value
+            )
             continue
         if isinstance(value, datetime.date):
             value = value.isoformat()
         elif name in AMOUNTS:
             value = _amount_text(value)
         record[name] = value
+    if facility:
+        record["outside_facility"] = facility
     return record
 
 

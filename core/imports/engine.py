@@ -86,6 +86,7 @@ class BaseImport:
     title = ""
     columns = ()
     allow_csv = False
+    error_fields = {}  # a service's error key → the column field it concerns
     key_field = None  # the column naming a record: a later row repeating it is rejected
     repeat_message = gettext_lazy("%(key)s appears earlier in the file (row %(row)d).")
     template_title = ""
@@ -119,7 +120,6 @@ class Importer(BaseImport):
         ),
     )
     url_prefix = ""  # "members:import_staff" → _template, _preview, _confirm
-    error_fields = {}  # a service's error key → the column field it concerns
     check_by_applying = True
 
     @property
@@ -301,7 +301,7 @@ def _preview_batch(importer, job, rows):
     records = [importer.to_record(values) for _number, values in rows]
     set_job_progress(job, 30)
     answer = importer.check(records, user=job.created_by, options=result["options"])
-    result["rejected"] += _batch_rejections(answer["errors"], numbers, headers)
+    result["rejected"] += _batch_rejections(importer, answer["errors"], numbers, headers)
     failed = {error["index"] for error in answer["errors"]}
     valid = [index for index in range(len(records)) if index not in failed]
     result["counts"] = {key: answer[key] for key in ("created", "updated", "unchanged")}
@@ -373,7 +373,7 @@ def _confirm_batch(importer, job, user):
     answer = importer.write(payload["records"], user=user, options=job.result["options"])
     job.result["written"] = {key: answer[key] for key in ("created", "updated", "unchanged", "rejected")}
     job.result["confirm_rejected"] = _batch_rejections(
-        answer["errors"], payload["rows"], job.result["headers"]
+        importer, answer["errors"], payload["rows"], job.result["headers"]
     )
 
 
@@ -450,9 +450,16 @@ def _rejections(importer, number, error, headers):
     return entries
 
 
-def _batch_rejections(errors, numbers, headers):
+def _batch_rejections(importer, errors, numbers, headers):
+    """The service's errors by record as rejected rows; `importer.error_fields` maps a nested
+    field of the record (outside_facility.region) to the file's column."""
+    named = importer.error_fields
     return [
-        _entry(numbers[error["index"]], headers.get(error["field"], NO_COLUMN), error["message"])
+        _entry(
+            numbers[error["index"]],
+            headers.get(named.get(error["field"], error["field"]), NO_COLUMN),
+            error["message"],
+        )
         for error in errors
     ]
 

@@ -32,6 +32,10 @@ VISIT_HEADERS = [
     ("医保支付", "insurance_paid"),
     ("中医", "tcm"),
     ("转诊单号", "referral"),
+    ("院外机构代码", "outside_facility_code"),
+    ("院外机构名称", "outside_facility_name"),
+    ("院外机构区划", "outside_facility_region"),
+    ("院外机构级别", "outside_facility_level"),
 ]
 ADMISSION_HEADERS = [
     *VISIT_HEADERS[:2],
@@ -500,3 +504,30 @@ def test_two_clerks_of_one_institution_uploading_the_same_file_do_not_duplicate_
     second.refresh_from_db()
     assert second.result["counts"] == {"created": 0, "updated": 0, "unchanged": 2, "rejected": 0}
     assert OutpatientVisit.objects.count() == 2
+
+
+def test_the_insurance_feed_uploads_care_outside_the_alliance_with_the_facility_columns(client, world):
+    """Issue 13 point 1: the upload takes the outside-facility columns the insurance API takes."""
+    _mine, _other, users = world
+    headers = [
+        ("外部编号", "external_id"), ("院外机构代码", "outside_facility_code"), ("院外机构名称", "outside_facility_name"),
+        ("院外机构区划", "outside_facility_region"), ("院外机构级别", "outside_facility_level"), ("就诊日期", "visit_date"),
+        *[pair for pair in VISIT_HEADERS if pair[1] not in ("external_id", "institution", "visit_date", "department")],
+    ]  # fmt: skip
+    record = {
+        **visit(1), "outside_facility_code": "ZJ-HZ-001", "outside_facility_name": "浙江大学医学院附属第一医院",
+        "outside_facility_region": "330106", "outside_facility_level": "三级",
+    }  # fmt: skip
+    bad = {**record, "external_id": "V0000002", "outside_facility_region": "99"}
+
+    job = preview_of(upload(client, users["insurance_feed"], xlsx([record, bad], headers=headers)))
+
+    assert job.result["counts"]["created"] == 1, job.result["rejected"]
+    assert [entry["column"] for entry in job.result["rejected"]] == ["院外机构区划"]
+    client.post(f"/encounters/upload/{job.pk}/confirm/")
+    (row,) = OutpatientVisit.objects.all()
+    assert (row.institution_id, row.outside_facility.code, row.outside_facility.level) == (
+        None,
+        "ZJ-HZ-001",
+        "tertiary",
+    )
