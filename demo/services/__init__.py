@@ -43,6 +43,7 @@ STEPS = (
     county.create_alliance,
     county.register_institutions,
     county.create_departments,
+    county.register_partners,
     county.move_village_clinic,
     staff.hire_staff,
     staff.second_doctors,

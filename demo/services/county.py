@@ -254,6 +254,33 @@ def register_institutions(ctx):
         ctx.institutions[spec.code] = institution
 
 
+# Out-of-county receivers (issue 13 point 5): the city and the provincial hospital the alliance
+# has partnership agreements with (对口帮扶); referred to up and out of the county, with a reason.
+PARTNERS = (
+    ("P3307001", "金华市中心医院", "330702", ("03", "04", "07", "30")),
+    ("P3301001", "浙江省人民医院", "330106", ("03", "04", "07", "19", "30")),
+)
+
+
+def register_partners(ctx):
+    """Register the partner hospitals and place them in the alliance as partners from the
+    founding day, with the departments patients are referred to."""
+    for code, name, region, departments in PARTNERS:
+        institution = alliance_services.register_institution(
+            code=code, name=name, level=InstitutionLevel.TERTIARY, region_code=region,
+            licensed_beds=2000, open_beds=1900, acting_user=ctx.acting_user,
+        )  # fmt: skip
+        alliance_services.join_alliance(
+            institution, alliance=ctx.alliance, role=PlacementRole.PARTNER, valid_from=FOUNDED,
+            acting_user=ctx.acting_user,
+        )  # fmt: skip
+        for department in departments:
+            alliance_services.create_department(
+                institution=institution, code=department, name=DEPARTMENT_NAMES[department],
+                acting_user=ctx.acting_user,
+            )  # fmt: skip
+
+
 def create_departments(ctx):
     """Open each institution's departments under their standard codes (诊疗科目代码)."""
     for spec in ctx.plan:

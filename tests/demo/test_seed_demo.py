@@ -76,12 +76,12 @@ def test_the_small_county_has_the_whole_hierarchy(county):
         "collaborating": 2,
         "branch": 15,
         "village": 200,
-        "partner": 0,
+        "partner": 2,  # the city and the provincial hospital: out-of-county receivers
     }
     assert (Institution.objects.count(), Placement.objects.count(), Department.objects.count()) == (
-        218,
-        219,
-        352,
+        220,
+        221,
+        361,
     )
     assert list(AlliancePopulation.objects.order_by("year").values_list("year", flat=True)) == list(
         range(2020, 2027)
@@ -251,3 +251,16 @@ def test_signed_residents_in_the_database_are_the_roster_of_the_seed(county):
     assert stored == sorted((mask_resident_id(r["id_number"]), r["name"]) for r in roster)
     assert resident_roster(SEED, 300) == roster
     assert resident_roster(SEED + 1, 300) != roster
+
+
+def test_the_lead_hospitals_refer_up_page_offers_the_out_of_county_partners(county, client):
+    """Issue 13 point 5: at the top of the county an up-referral leaves it, with a coded reason."""
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    client.force_login(get_user_model().objects.get(username="lead_admin"))
+
+    page = client.get(reverse("referrals:refer-up")).content.decode()
+
+    assert "金华市中心医院" in page and "浙江省人民医院" in page
+    assert "此方向没有可转诊的机构" not in page
