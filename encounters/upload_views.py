@@ -4,7 +4,6 @@ report. The work is the import engine's (core.imports, batch mode) with encounte
 declarations; these views only check who may use them and turn results into pages."""
 
 from django import forms
-from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
@@ -15,9 +14,9 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from core.excel import MAX_IMPORT_ROWS, ImportFileError, xlsx_response
-from core.imports import ImportAborted, confirm_import, expire_previews, rejected_rows, start_preview
+from core.imports import expire_previews, rejected_rows, start_preview
 from core.imports.forms import ImportFileForm
-from core.imports.views import job_context, own_job, template_download
+from core.imports.views import confirm_and_tell, job_context, own_job, template_download
 from core.models import Job, JobState
 
 from .imports import DEFAULT_SOURCE, JOB_KINDS, TITLES, UPLOADS, may_upload
@@ -141,22 +140,15 @@ class UploadConfirmView(UploadAccessMixin, View):
 
     def post(self, request, job_id):
         job = self.own_job(job_id)
-        try:
-            job = confirm_import(UPLOADS[JOB_KINDS[job.kind]], job_id, user=request.user)
-        except ImportAborted as abort:
-            messages.error(request, abort.message)
-        else:
-            if job is None:
-                messages.info(
-                    request, _("This upload was already confirmed or stopped; nothing more was written.")
-                )
-            else:
-                written = job.result["written"]
-                messages.success(
-                    request,
-                    _("Written: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.")
-                    % written,
-                )
+        confirm_and_tell(
+            request,
+            UPLOADS[JOB_KINDS[job.kind]],
+            job_id,
+            done=lambda written: (
+                _("Written: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.") % written
+            ),
+            already=_("This upload was already confirmed or stopped; nothing more was written."),
+        )
         return HttpResponseRedirect(reverse("encounters:upload-preview", args=[job_id]))
 
 

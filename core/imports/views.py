@@ -107,23 +107,32 @@ class ImportConfirmView(ImportViewMixin, View):
 
     def post(self, request, job_id):
         own_job(request.user, job_id, [self.importer.kind])
-        try:
-            job = confirm_import(self.importer, job_id, user=request.user)
-        except ImportAborted as abort:
-            messages.error(request, abort.message)
-        else:
-            if job is None:
-                messages.info(
-                    request, _("This import was already confirmed or stopped; nothing more was written.")
-                )
-            else:
-                written = job.result["written"]
-                messages.success(
-                    request,
-                    _("Imported: %(create)d created, %(update)d updated.")
-                    % {"create": written[CREATE], "update": written[UPDATE]},
-                )
+        confirm_and_tell(
+            request,
+            self.importer,
+            job_id,
+            done=lambda written: (
+                _("Imported: %(create)d created, %(update)d updated.")
+                % {"create": written[CREATE], "update": written[UPDATE]}
+            ),
+            already=_("This import was already confirmed or stopped; nothing more was written."),
+        )
         return HttpResponseRedirect(self.url("_preview", job_id))
+
+
+def confirm_and_tell(request, importer, job_id, *, done, already):
+    """Confirm the user's import `job_id` and say on the next page what happened: `done(written)`,
+    `already` (a second confirm), or why nothing was written."""
+    try:
+        job = confirm_import(importer, job_id, user=request.user)
+    except ImportAborted as abort:
+        messages.error(request, abort.message)
+        return None
+    if job is None:
+        messages.info(request, already)
+    else:
+        messages.success(request, done(job.result["written"]))
+    return job
 
 
 class ImportTemplateView(ImportViewMixin, View):

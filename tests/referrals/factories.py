@@ -72,3 +72,21 @@ def member(role, institution, username=None):
     user = UserFactory(**({"username": username} if username else {}))
     MembershipFactory(user=user, role=role, institution=institution)
     return user
+
+
+def api_body(sender, receiver, *, department=None, n=3, name="李四", **fields):
+    """A `POST /api/v1/referrals/` body as an HIS sends it (codes in): an urgent up-referral of
+    patient number `n` from `sender` to `receiver` (institutions), to `department` if given."""
+    body = {
+        "direction": "up",
+        "from_institution": sender.code,
+        "to_institution": receiver.code,
+        "patient": patient(n, name=name),
+        "diagnosis": "E11.9",
+        "reason": "血糖控制不佳",
+        "urgency": "urgent",
+    }
+    if department is not None:
+        body["to_department"] = department.code
+    body.update(fields)
+    return body

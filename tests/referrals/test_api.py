@@ -7,7 +7,7 @@ from alliance.choices import PlacementRole
 from referrals.choices import ReferralState
 from referrals.models import Referral, Slot
 from tests.alliance.factories import InstitutionFactory, place
-from tests.referrals.factories import beds, department, member, next_week, patient, referral, slots
+from tests.referrals.factories import api_body, beds, department, member, next_week, patient, referral, slots
 
 S = ReferralState
 
@@ -18,18 +18,7 @@ def lead_admin(county):
 
 
 def body(county, lead_dept, **fields):
-    data = {
-        "direction": "up",
-        "from_institution": county.home.code,
-        "to_institution": county.lead.code,
-        "to_department": lead_dept.code,
-        "patient": patient(3, name="李四"),
-        "diagnosis": "E11.9",
-        "reason": "血糖控制不佳",
-        "urgency": "urgent",
-    }
-    data.update(fields)
-    return data
+    return api_body(county.home, county.lead, department=lead_dept, **fields)
 
 
 def test_publish_and_list_slots(client_for, county, lead_dept, lead_admin, sender):

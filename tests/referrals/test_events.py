@@ -14,7 +14,7 @@ from alliance.models import WebhookDelivery
 from core.models import Notification
 from referrals import services
 from tests.his import join_eager_deliveries
-from tests.referrals.factories import patient, referral
+from tests.referrals.factories import api_body, referral
 
 URL = "/api/v1/referrals/"
 
@@ -146,16 +146,7 @@ def test_nothing_is_published_when_the_move_is_rolled_back(
 
 
 def _body(county, dept, n):
-    return {
-        "direction": "up",
-        "from_institution": county.home.code,
-        "to_institution": county.lead.code,
-        "to_department": dept.code,
-        "patient": patient(n, name="李四"),
-        "diagnosis": "E11.9",
-        "reason": "血糖控制不佳",
-        "urgency": "urgent",
-    }
+    return api_body(county.home, county.lead, department=dept, n=n)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from referrals import services
 from referrals.choices import ReferralState
-from tests.referrals.factories import beds, patient, referral, slots
+from tests.referrals.factories import api_body, beds, referral, slots
 
 URL = "/api/v1/referrals/"
 # token and user, memberships, guardian grants (both modes), the alliances of the sender's
@@ -37,17 +37,7 @@ def _client(user):
 
 
 def _body(county, dept, n, **fields):
-    return {
-        "direction": "up",
-        "from_institution": county.home.code,
-        "to_institution": county.lead.code,
-        "to_department": dept.code,
-        "patient": patient(n, name="李四"),
-        "diagnosis": "E11.9",
-        "reason": "血糖控制不佳",
-        "urgency": "urgent",
-        **fields,
-    }
+    return api_body(county.home, county.lead, department=dept, n=n, **fields)
 
 
 def test_create_with_a_slot_is_pinned(county, lead_dept, sender, django_assert_num_queries):

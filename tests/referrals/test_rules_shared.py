@@ -17,23 +17,22 @@ from referrals.models import Referral
 from referrals.querysets import receivers_on
 from tests.alliance.factories import InstitutionFactory, place
 from tests.members.factories import resident, resident_id, team
-from tests.referrals.factories import member, patient
+from tests.referrals.factories import api_body, member, patient
 
 URL = "/api/v1/referrals/"
 
 
 def _body(sender, receiver, **fields):
-    data = {
-        "direction": "up",
-        "from_institution": sender.code,
-        "to_institution": receiver.code,
-        "patient": patient(7, name="赵六"),
-        "diagnosis": "I10",
-        "reason": "血压控制不佳",
-        "urgency": "routine",
-    }
-    data.update(fields)
-    return data
+    return api_body(
+        sender,
+        receiver,
+        n=7,
+        name="赵六",
+        diagnosis="I10",
+        reason="血压控制不佳",
+        urgency="routine",
+        **fields,
+    )
 
 
 # --- a village clinic refers up to its own township branch only -----------------------------------
