@@ -5,7 +5,6 @@ is typed once, stored only encrypted by the service and shown masked everywhere.
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AdminDateWidget
-from django.db.models import Count
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
@@ -187,11 +186,12 @@ class SecondmentAdmin(ServiceModelAdmin):
 
 # --- Family-doctor teams and signed residents ------------------------------------------------------
 class TeamMemberInline(ServiceInlineMixin, admin.TabularInline):
-    """Team members: added by `add_team_member` (which checks 全专结合), removed by
-    `remove_team_member`."""
+    """Team members: added by `add_team_member` (which checks 全专结合) from a day, and
+    taken off today by `remove_team_member` (the place stays, ended)."""
 
     model = TeamMembership
-    fields = ["staff", "role"]
+    fields = ["staff", "role", "valid_from", "valid_to"]
+    readonly_fields = ["valid_to"]
     autocomplete_fields = ["staff"]
 
     def get_queryset(self, request):
@@ -209,7 +209,7 @@ class FamilyDoctorTeamAdmin(ServiceModelAdmin):
     """Family-doctor teams of branches and village clinics: `create_team`, `update_team`; members
     through the inline on the change page."""
 
-    list_display = ["name", "institution", "leader", "member_count", "active"]
+    list_display = ["name", "institution", "leader", "members_today", "active"]
     list_filter = ["active", "institution__level"]
     list_select_related = ["institution", "leader"]
     search_fields = ["name", "institution__code", "institution__name", "leader__name"]
@@ -218,11 +218,11 @@ class FamilyDoctorTeamAdmin(ServiceModelAdmin):
     inlines = [TeamMemberInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(member_total=Count("memberships"))
+        return super().get_queryset(request).with_composition()
 
-    @admin.display(description=_("members"), ordering="member_total")
-    def member_count(self, obj):
-        return obj.member_total
+    @admin.display(description=_("members"), ordering="member_count")
+    def members_today(self, obj):
+        return obj.member_count
 
     def get_readonly_fields(self, request, obj=None):
         return ["institution"] if obj else []

@@ -228,7 +228,7 @@ class TeamUpdateForm(UserFormMixin, forms.Form):
 
     def __init__(self, *args, team, **kwargs):
         super().__init__(*args, **kwargs)
-        members = TeamMembership.objects.filter(team=team).values("staff")
+        members = TeamMembership.objects.on().filter(team=team).values("staff")
         self.fields["leader"].queryset = (
             StaffMember.objects.for_user(self.user)
             .filter(active=True)
@@ -242,6 +242,13 @@ class TeamMemberForm(UserFormMixin, forms.Form):
 
     employee_number = EmployeeNumberField()
     role = forms.ChoiceField(label=_("role in the team"), choices=TeamRole.choices)
+    valid_from = forms.DateField(
+        label=_("in the team from"),
+        widget=DateInput(),
+        initial=today,
+        required=False,
+        help_text=_("A past day records a change after it happened; empty is today."),
+    )
 
     def clean_employee_number(self):
         staff = resolve_staff(self.user, self.cleaned_data["employee_number"])
@@ -251,8 +258,16 @@ class TeamMemberForm(UserFormMixin, forms.Form):
         return self.cleaned_data["employee_number"]
 
 
-class ConfirmForm(UserFormMixin, forms.Form):
-    """A page that only asks "are you sure?" (removing a team member)."""
+class TeamMemberRemoveForm(UserFormMixin, forms.Form):
+    """remove_team_member: the day the person left the team (their place stays as history)."""
+
+    valid_to = forms.DateField(
+        label=_("left the team on"),
+        widget=DateInput(),
+        initial=today,
+        required=False,
+        help_text=_("A past day records a change after it happened; empty is today."),
+    )
 
 
 # --- Signed residents ----------------------------------------------------------------------------

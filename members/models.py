@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from alliance.models import Alliance, Department, Institution
+from alliance.querysets import today
 from core.identity import mask_name
 from core.models import DATES_IN_ORDER, TimeStampedModel
 
@@ -329,7 +330,8 @@ class FamilyDoctorTeam(TimeStampedModel):
 
 
 class TeamMembership(models.Model):
-    """A staff member's place in a family-doctor team."""
+    """A staff member's place in a family-doctor team over [valid_from, valid_to): a change of the
+    team is recorded as of the day it happened (ending a place keeps it as history)."""
 
     team = models.ForeignKey(
         FamilyDoctorTeam, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("team")
@@ -338,18 +340,29 @@ class TeamMembership(models.Model):
         StaffMember, on_delete=models.CASCADE, related_name="team_memberships", verbose_name=_("staff member")
     )
     role = models.CharField(_("role in the team"), max_length=16, choices=TeamRole.choices)
+    valid_from = models.DateField(_("in the team from"), default=today)
+    valid_to = models.DateField(
+        _("in the team until"), null=True, blank=True, help_text=_("Empty while it lasts.")
+    )
 
     objects = TeamMembershipQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("team member")
         verbose_name_plural = _("team members")
+        ordering = ["team", "valid_from", "pk"]
         constraints = [
             models.UniqueConstraint(
                 fields=["team", "staff"],
-                name="team_member_unique",
+                condition=Q(valid_to__isnull=True),
+                name="team_member_current_unique",
                 violation_error_message=_("This person is already in the team."),
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gt=F("valid_from")),
+                name="team_member_dates_in_order",
+                violation_error_message=DATES_IN_ORDER,
+            ),
         ]
 
     def __str__(self):

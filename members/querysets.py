@@ -61,15 +61,22 @@ class SecondmentQuerySet(ScopedQuerySet):
 
 
 class TeamQuerySet(ScopedQuerySet):
-    def with_composition(self):
-        """Annotate member counts: general practitioners, specialists, everyone."""
+    def with_composition(self, on=None):
+        """Annotate member counts on `on` (default today): general practitioners, specialists,
+        everyone."""
+        on = on or today()
+        current = Q(memberships__valid_from__lte=on) & (
+            Q(memberships__valid_to__isnull=True) | Q(memberships__valid_to__gt=on)
+        )
         return self.annotate(
-            member_count=Count("memberships", distinct=True),
+            member_count=Count("memberships", filter=current, distinct=True),
             gp_count=Count(
-                "memberships", filter=Q(memberships__role=TeamRole.GENERAL_PRACTITIONER), distinct=True
+                "memberships",
+                filter=current & Q(memberships__role=TeamRole.GENERAL_PRACTITIONER),
+                distinct=True,
             ),
             specialist_count=Count(
-                "memberships", filter=Q(memberships__role=TeamRole.SPECIALIST), distinct=True
+                "memberships", filter=current & Q(memberships__role=TeamRole.SPECIALIST), distinct=True
             ),
         )
 
@@ -91,6 +98,15 @@ class TeamQuerySet(ScopedQuerySet):
 
 class TeamMembershipQuerySet(ScopedQuerySet):
     """Scoped through the team's institution (members.access RULES)."""
+
+    def on(self, date=None):
+        """Places held on `date` (default today)."""
+        date = date or today()
+        return self.filter(Q(valid_to__isnull=True) | Q(valid_to__gt=date), valid_from__lte=date)
+
+    def open(self):
+        """Places not ended: the ones a removal may end."""
+        return self.filter(valid_to__isnull=True)
 
 
 class ResidentQuerySet(ScopedQuerySet):

@@ -205,12 +205,7 @@ def second_staff(staff, *, to_institution, start_date, acting_user, **fields):
 
     The home institution is where the doctor was posted on the start date (a secondment may be
     recorded after the doctor has moved on)."""
-    posting = (
-        staff.postings.filter(valid_from__lte=start_date)
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=start_date))
-        .first()
-    )
-    home = posting.institution if posting else staff.institution
+    home = _posted_institution(staff, start_date) or staff.institution
     secondment = Secondment(
         staff=staff, from_institution=home, to_institution=to_institution, start_date=start_date
     )
@@ -279,7 +274,7 @@ TEAM_FIELDS = {"name", "leader", "active"}
 @transaction.atomic
 def create_team(*, institution, acting_user, **fields):
     """Create a family-doctor team at a branch or village clinic."""
-    placement = _placement_on_today(institution)
+    placement = _placement_on(institution, today())
     if placement is None or placement.role not in (PlacementRole.BRANCH, PlacementRole.VILLAGE):
         raise ValidationError(
             {"institution": _("Family-doctor teams belong to a township branch or a village clinic.")}
@@ -303,16 +298,22 @@ def _check_leader(team):
     leader = team.leader
     if leader is None or leader.institution_id in _home_institutions(team):
         return
-    if team.pk and team.memberships.filter(staff=leader).exists():
+    if team.pk and team.memberships.on().filter(staff=leader).exists():
         return
     raise ValidationError({"leader": _("The team leader works at the team's institution or is in the team.")})
 
 
 @transaction.atomic
-def add_team_member(team, *, staff, role, acting_user):
-    """Add a staff member to a team. A specialist comes from a higher level (全专结合); everyone
-    else works at the team's institution or, for a village team, at its branch."""
-    team_place, staff_place = _placement_on_today(team.institution), _placement_on_today(staff.institution)
+def add_team_member(team, *, staff, role, acting_user, valid_from=None):
+    """Add a staff member to a team in a role, from `valid_from` (default today; a change may be
+    recorded after the day it happened). A specialist comes from a higher level (全专结合);
+    everyone else works at the team's institution or, for a village team, at its branch. The
+    hierarchy and where the staff member worked are those of that day."""
+    on = _team_change_date(valid_from, "valid_from")
+    team_place, staff_place = _placement_on(team.institution, on), None
+    staff_institution = _posted_institution(staff, on)
+    if staff_institution is not None:
+        staff_place = _placement_on(staff_institution, on)
     if staff_place is None or team_place is None or staff_place.alliance_id != team_place.alliance_id:
         raise ValidationError({"staff": _("The staff member works outside this team's alliance.")})
     higher = ROLE_RANK[staff_place.role] > ROLE_RANK[team_place.role]
@@ -322,29 +323,65 @@ def add_team_member(team, *, staff, role, acting_user):
         )
     if role == TeamRole.GENERAL_PRACTITIONER and not staff.is_general_practitioner:
         raise ValidationError({"role": _("This staff member is not registered as a general practitioner.")})
-    if role != TeamRole.SPECIALIST and staff.institution_id not in _home_institutions(team):
+    if role != TeamRole.SPECIALIST and staff_institution.pk not in _home_institutions(team, on):
         raise ValidationError(
             {"staff": _("Apart from specialists, team members work at the team's institution or its branch.")}
         )
-    membership = TeamMembership(team=team, staff=staff, role=role)
+    held = team.memberships.select_for_update().filter(staff=staff)
+    if held.filter(Q(valid_to__isnull=True) | Q(valid_to__gt=on)).exists():
+        raise ValidationError({"staff": _("This person is already in the team on this day or later.")})
+    membership = TeamMembership(team=team, staff=staff, role=role, valid_from=on)
     membership.full_clean()
     membership.save()
     return membership
 
 
 @transaction.atomic
-def remove_team_member(membership, *, acting_user):
-    membership.delete()
+def remove_team_member(membership, *, acting_user, valid_to=None):
+    """Take a staff member off a team as of `valid_to` (default today): the place ends that day
+    and stays as history. Ended on the day it began, the place never held and is deleted."""
+    on = _team_change_date(valid_to, "valid_to")
+    membership = TeamMembership.objects.select_for_update().get(pk=membership.pk)
+    if membership.valid_to is not None:
+        raise ValidationError({"valid_to": _("This person has already left the team.")})
+    if on < membership.valid_from:
+        raise ValidationError(
+            {
+                "valid_to": _("The person joined the team on %(date)s: they cannot leave before.")
+                % {"date": membership.valid_from}
+            }
+        )
+    if on == membership.valid_from:
+        membership.delete()
+        return None
+    membership.valid_to = on
+    membership.save(update_fields=["valid_to"])
+    return membership
 
 
-def _placement_on_today(institution):
-    return _placement_on(institution, today())
+def _team_change_date(value, field):
+    """A team change happens today or is recorded for a past day, never ahead."""
+    on = value or today()
+    if on > today():
+        raise ValidationError({field: _("A team change cannot be dated after today.")})
+    return on
 
 
-def _home_institutions(team):
-    """Where a team's general members work: its institution and, for a village team, its branch
-    (乡村一体化)."""
-    place = _placement_on_today(team.institution)
+def _posted_institution(staff, on):
+    """Where the staff member was posted on `on` (None before they were hired)."""
+    posting = (
+        staff.postings.filter(valid_from__lte=on)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=on))
+        .select_related("institution")
+        .first()
+    )
+    return posting.institution if posting else None
+
+
+def _home_institutions(team, on=None):
+    """Where a team's general members work on `on` (default today): its institution and, for a
+    village team, its branch (乡村一体化)."""
+    place = _placement_on(team.institution, on or today())
     parent = place.parent_id if place and place.role == PlacementRole.VILLAGE else None
     return {team.institution_id, parent}
 

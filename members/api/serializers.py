@@ -172,7 +172,7 @@ class TeamMemberSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = TeamMembership
-        fields = ["staff", "name", "role", "institution"]
+        fields = ["staff", "name", "role", "institution", "valid_from", "valid_to"]
         read_only_fields = fields
 
 
@@ -180,7 +180,7 @@ class TeamSerializer(serializers.ModelSerializer):
     institution = ScopedCodeField(model=Institution)
     institution_code = serializers.CharField(source="institution.code", read_only=True)
     leader = ScopedIdField(model=StaffMember, required=False, allow_null=True)
-    members = TeamMemberSerializer(source="memberships", many=True, read_only=True)
+    members = TeamMemberSerializer(source="current_memberships", many=True, read_only=True)
     member_count = serializers.IntegerField(read_only=True)
     gp_count = serializers.IntegerField(read_only=True)
     specialist_count = serializers.IntegerField(read_only=True)
@@ -204,9 +204,20 @@ class TeamSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class TeamMemberWriteSerializer(serializers.Serializer):
+class TeamMemberAddSerializer(serializers.Serializer):
+    """`add-member`: who, in which role, from which day (default today; a past day records a
+    change after it happened)."""
+
     staff = ScopedIdField(model=StaffMember)
     role = serializers.ChoiceField(choices=TeamRole.choices, required=False)
+    valid_from = serializers.DateField(required=False)
+
+
+class TeamMemberRemoveSerializer(serializers.Serializer):
+    """`remove-member`: who leaves, and the day they left (default today)."""
+
+    staff = ScopedIdField(model=StaffMember)
+    valid_to = serializers.DateField(required=False)
 
 
 # --- Signed residents ------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """API of people (DESIGN §8): who am I, staff, secondments, family-doctor teams, signed
 residents. Viewsets are thin: they check scope and call `members.services`."""
 
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.decorators import action
@@ -13,7 +14,14 @@ from alliance.querysets import today
 from core.api.viewsets import ScopedModelViewSet
 from members import services
 from members.filtersets import ResidentFilterSet, SecondmentFilterSet, StaffFilterSet, TeamFilterSet
-from members.models import FamilyDoctorTeam, Membership, Secondment, SignedResident, StaffMember
+from members.models import (
+    FamilyDoctorTeam,
+    Membership,
+    Secondment,
+    SignedResident,
+    StaffMember,
+    TeamMembership,
+)
 
 from .serializers import (
     MeSerializer,
@@ -22,7 +30,8 @@ from .serializers import (
     SecondmentSerializer,
     StaffSerializer,
     StaffWriteSerializer,
-    TeamMemberWriteSerializer,
+    TeamMemberAddSerializer,
+    TeamMemberRemoveSerializer,
     TeamSerializer,
     TransferSerializer,
 )
@@ -109,14 +118,23 @@ class SecondmentViewSet(ScopedModelViewSet):
 class TeamViewSet(ScopedModelViewSet):
     """Family-doctor teams (家庭医生签约服务团队): general practitioners plus specialists (全专结合)."""
 
-    queryset = FamilyDoctorTeam.objects.select_related("institution").prefetch_related("memberships__staff")
+    queryset = FamilyDoctorTeam.objects.select_related("institution")
     serializer_class = TeamSerializer
     filterset_class = TeamFilterSet
     http_method_names = WRITE_METHODS
 
     def get_queryset(self):
         # A GROUP BY query drops Meta.ordering; pages need a stable order.
-        return super().get_queryset().with_composition().order_by("institution", "name", "pk")
+        current = Prefetch(
+            "memberships", TeamMembership.objects.on().select_related("staff"), to_attr="current_memberships"
+        )
+        return (
+            super()
+            .get_queryset()
+            .with_composition()
+            .prefetch_related(current)
+            .order_by("institution", "name", "pk")
+        )
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
@@ -130,23 +148,31 @@ class TeamViewSet(ScopedModelViewSet):
         services.update_team(serializer.instance, acting_user=self.request.user, **data)
         serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
 
-    @extend_schema(request=TeamMemberWriteSerializer, responses=TeamSerializer)
+    @extend_schema(request=TeamMemberAddSerializer, responses=TeamSerializer)
     @action(detail=True, methods=["post"], url_path="add-member")
     def add_member(self, request, pk=None):
-        """Add a staff member to the team in a role (a specialist comes from a higher level)."""
+        """Add a staff member to the team in a role from `valid_from` (default today; a specialist
+        comes from a higher level)."""
         team = self.get_object()
-        data = self.validated(TeamMemberWriteSerializer)
-        services.add_team_member(team, acting_user=request.user, staff=data["staff"], role=data.get("role"))
+        data = self.validated(TeamMemberAddSerializer)
+        services.add_team_member(
+            team,
+            acting_user=request.user,
+            staff=data["staff"],
+            role=data.get("role"),
+            valid_from=data.get("valid_from"),
+        )
         return Response(self.get_serializer(self.get_queryset().get(pk=team.pk)).data)
 
-    @extend_schema(request=TeamMemberWriteSerializer, responses=TeamSerializer)
+    @extend_schema(request=TeamMemberRemoveSerializer, responses=TeamSerializer)
     @action(detail=True, methods=["post"], url_path="remove-member")
     def remove_member(self, request, pk=None):
-        """Take a staff member off the team."""
+        """Take a staff member off the team as of `valid_to` (default today); the place stays as
+        history."""
         team = self.get_object()
-        data = self.validated(TeamMemberWriteSerializer)
-        membership = get_object_or_404(team.memberships, staff=data["staff"])
-        services.remove_team_member(membership, acting_user=request.user)
+        data = self.validated(TeamMemberRemoveSerializer)
+        membership = get_object_or_404(team.memberships.open(), staff=data["staff"])
+        services.remove_team_member(membership, acting_user=request.user, valid_to=data.get("valid_to"))
         return Response(self.get_serializer(self.get_queryset().get(pk=team.pk)).data)
 
 

@@ -79,7 +79,8 @@ class StaffDetailView(RecordDetailView):
             .select_related("from_institution", "to_institution"),
             team_memberships=TeamMembership.objects.for_user(user)
             .filter(staff=staff)
-            .select_related("team", "team__institution"),
+            .select_related("team", "team__institution")
+            .order_by("-valid_from"),
             **kwargs,
         )
 

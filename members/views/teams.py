@@ -14,7 +14,7 @@ from core.listing import Column, ScopedListView, attr
 
 from .. import services
 from ..filtersets import TeamFilterSet
-from ..forms import ConfirmForm, TeamCreateForm, TeamMemberForm, TeamUpdateForm
+from ..forms import TeamCreateForm, TeamMemberForm, TeamMemberRemoveForm, TeamUpdateForm
 from ..models import FamilyDoctorTeam, TeamMembership
 from .common import PeopleFormView, RecordDetailView
 
@@ -63,10 +63,12 @@ class TeamDetailView(RecordDetailView):
             TeamMembership.objects.for_user(self.request.user)
             .filter(team=self.object)
             .select_related("staff", "staff__institution")
-            .order_by("role", "staff__name")
         )
         return super().get_context_data(
-            memberships=memberships,
+            memberships=memberships.on().order_by("role", "staff__name"),
+            former_memberships=memberships.exclude(pk__in=memberships.on().values("pk")).order_by(
+                "-valid_from"
+            ),
             member_form=TeamMemberForm(user=self.request.user),
             **kwargs,
         )
@@ -125,6 +127,7 @@ class TeamMemberAddView(PeopleFormView):
             self.team,
             staff=form.cleaned_data["staff"],
             role=form.cleaned_data["role"],
+            valid_from=form.cleaned_data["valid_from"],
             acting_user=self.request.user,
         )
         return self.team
@@ -135,13 +138,13 @@ class TeamMemberAddView(PeopleFormView):
 
 class TeamMemberRemoveView(PeopleFormView):
     model = TeamMembership
-    form_class = ConfirmForm
+    form_class = TeamMemberRemoveForm
     title = _("Remove a team member")
     template_name = "members/teammembership_confirm_delete.html"
 
     def get_object(self):
         membership = get_scoped_or_404(
-            TeamMembership.objects.select_related("team", "staff"),
+            TeamMembership.objects.open().select_related("team", "staff"),
             self.request.user,
             self.kwargs["membership_pk"],
         )
@@ -150,7 +153,9 @@ class TeamMemberRemoveView(PeopleFormView):
         return membership
 
     def perform(self, form):
-        services.remove_team_member(self.object, acting_user=self.request.user)
+        services.remove_team_member(
+            self.object, valid_to=form.cleaned_data["valid_to"], acting_user=self.request.user
+        )
         return self.object.team
 
     def get_cancel_url(self):

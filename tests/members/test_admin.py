@@ -8,6 +8,7 @@ import pytest
 from auditlog.models import LogEntry
 from django.urls import reverse
 
+from alliance.querysets import today
 from members.models import Membership, SignedResident, StaffMember, StaffPosting, TeamMembership
 from tests.core.factories import UserFactory
 from tests.members.factories import resident_id, staff
@@ -205,7 +206,11 @@ def team_form(team, members=(), new=()):
         if delete:
             data[f"memberships-{i}-DELETE"] = "on"
     for i, (member, role) in enumerate(new, start=len(members)):
-        data |= {f"memberships-{i}-staff": member.pk, f"memberships-{i}-role": role}
+        data |= {
+            f"memberships-{i}-staff": member.pk,
+            f"memberships-{i}-role": role,
+            f"memberships-{i}-valid_from": today().isoformat(),
+        }
     return data
 
 
@@ -250,7 +255,7 @@ def test_a_person_already_in_the_team_is_refused_on_the_new_row(admin_client, wo
     response = admin_client.post(url("familydoctorteam", "change", team.pk), data, HTTP_ACCEPT_LANGUAGE="en")
 
     row = response.context["inline_admin_formsets"][0].formset.forms[1]
-    assert row.errors == {"__all__": ["This person is already in the team."]}
+    assert row.errors == {"staff": ["This person is already in the team on this day or later."]}
     assert list(team.memberships.values_list("pk", flat=True)) == [existing.pk]
 
 

@@ -199,6 +199,38 @@ def test_team_members_are_added_and_removed(world, client_for):
     assert removed.json()["member_count"] == 1
 
 
+def test_team_changes_are_recorded_as_of_a_past_day(world, client_for):
+    mine, _other, users = world
+    the_team, specialist = mine.rows["teams"], mine.rows["lead_staff"]
+    client = client_for(users["alliance_admin"])
+    url = f"/api/v1/teams/{the_team.pk}/"
+
+    added = client.post(
+        url + "add-member/",
+        {"staff": specialist.pk, "role": "specialist", "valid_from": "2025-03-01"},
+        format="json",
+    )
+    ahead = client.post(
+        url + "remove-member/", {"staff": specialist.pk, "valid_to": "2099-01-01"}, format="json"
+    )
+    removed = client.post(
+        url + "remove-member/", {"staff": specialist.pk, "valid_to": "2025-10-01"}, format="json"
+    )
+    again = client.post(url + "remove-member/", {"staff": specialist.pk}, format="json")
+
+    member = next(m for m in added.json()["members"] if m["staff"] == specialist.pk)
+    assert (member["valid_from"], member["valid_to"]) == ("2025-03-01", None)
+    assert ahead.status_code == 400
+    assert ahead.json()["errors"]["valid_to"] == ["团队变动的日期不能晚于今天。"]
+    assert removed.status_code == 200
+    assert specialist.pk not in [m["staff"] for m in removed.json()["members"]]
+    assert removed.json()["specialist_count"] == 0
+    assert again.status_code == 404  # no place still open to end
+    assert list(the_team.memberships.filter(staff=specialist).values_list("valid_from", "valid_to")) == [
+        (datetime.date(2025, 3, 1), datetime.date(2025, 10, 1))
+    ]
+
+
 def test_a_specialist_from_the_same_level_is_refused(world, client_for):
     mine, _other, users = world
     same_level = staff(mine.branches[1])
@@ -274,7 +306,7 @@ def test_lookup_does_not_find_residents_of_another_institution(world, client_for
 
 
 # memberships, count, rows (and prefetches): the same for 1 row or 500
-QUERIES = {"staff": 4, "secondments": 4, "teams": 6, "residents": 4}
+QUERIES = {"staff": 4, "secondments": 4, "teams": 5, "residents": 4}
 
 
 @pytest.mark.parametrize("endpoint", ["staff", "secondments", "teams", "residents"])

@@ -1,6 +1,7 @@
 """Family-doctor team pages (issue 4): the team's record (members with roles, residents under
 contract, history) and the forms through create_team, update_team, add/remove_team_member."""
 
+import datetime
 import pytest
 
 from members.models import FamilyDoctorTeam, TeamMembership
@@ -93,6 +94,36 @@ def test_add_a_member_by_employee_number_and_remove_them(client, world):
 
     assert added["Location"] == removed["Location"] == f"/people/teams/{team.pk}/"
     assert not TeamMembership.objects.filter(team=team, staff=nurse).exists()
+
+
+def test_a_member_who_left_on_a_past_day_moves_to_former_members(client, world):
+    mine, _other, users = world
+    team = mine.rows["teams"]
+    nurse = staff(mine.home, name="护士乙", profession="nurse")
+    client.force_login(users["institution_admin"])
+
+    client.post(
+        f"/people/teams/{team.pk}/members/add/",
+        {"employee_number": nurse.employee_number, "role": "nurse", "valid_from": "2025-02-01"},
+    )
+    membership = TeamMembership.objects.get(team=team, staff=nurse)
+    form = client.get(f"/people/teams/{team.pk}/members/{membership.pk}/remove/")
+    too_early = client.post(
+        f"/people/teams/{team.pk}/members/{membership.pk}/remove/", {"valid_to": "2025-01-15"}
+    )
+    client.post(f"/people/teams/{team.pk}/members/{membership.pk}/remove/", {"valid_to": "2025-06-30"})
+    page = client.get(f"/people/teams/{team.pk}/").content.decode()
+
+    assert 'name="valid_to"' in form.content.decode()
+    assert "该人员于 2025-02-01 加入团队，不能早于此日离开。" in too_early.content.decode()
+    membership.refresh_from_db()
+    assert (membership.valid_from, membership.valid_to) == (
+        datetime.date(2025, 2, 1),
+        datetime.date(2025, 6, 30),
+    )
+    current, former = page.split("以往成员")
+    assert "护士乙" not in current
+    assert "护士乙" in former and "2025-06-30" in former
 
 
 def test_add_an_unknown_employee_number_shows_a_chinese_error(client, world):

@@ -11,6 +11,7 @@ from django.db import connection
 from django.utils.translation import gettext, override
 
 from alliance.choices import PlacementRole
+from alliance.querysets import today
 from core.identity import decrypt, patient_key
 from members import services
 from members.choices import Gender, MembershipRole, SecondmentKind, TeamRole
@@ -485,8 +486,132 @@ def test_a_person_is_in_a_team_once(county):
 
     errors = rejected(services.add_team_member, branch_team, staff=cardiologist, role=TeamRole.SPECIALIST)
 
-    assert errors == {"__all__": [message("This person is already in the team.")]}
+    assert errors == {"staff": [message("This person is already in the team on this day or later.")]}
     assert TeamMembership.objects.count() == 1
+
+
+# --- Team changes as of a past day (issue 13 point 5) ----------------------------------------------------------------
+def test_a_member_joins_as_of_a_past_day_checked_on_the_hierarchy_of_that_day(county):
+    first, second = county["branches"]
+    branch_team = team(first)
+    nurse = staff(second, profession="nurse")
+    services.post_staff(nurse, institution=first, on=datetime.date(2026, 3, 1), acting_user=None)
+
+    too_early = rejected(
+        services.add_team_member,
+        branch_team,
+        staff=nurse,
+        role=TeamRole.NURSE,
+        valid_from=datetime.date(2026, 2, 1),
+    )
+    joined = services.add_team_member(
+        branch_team, staff=nurse, role=TeamRole.NURSE, valid_from=datetime.date(2026, 3, 2), acting_user=None
+    )
+
+    assert too_early == {
+        "staff": [
+            message("Apart from specialists, team members work at the team's institution or its branch.")
+        ]
+    }
+    assert (joined.valid_from, joined.valid_to) == (datetime.date(2026, 3, 2), None)
+
+
+def test_a_team_change_is_never_dated_ahead(county):
+    branch_team = team(county["branches"][0])
+    cardiologist = staff(county["lead"])
+    ahead = today() + datetime.timedelta(days=1)
+
+    errors = rejected(
+        services.add_team_member, branch_team, staff=cardiologist, role=TeamRole.SPECIALIST, valid_from=ahead
+    )
+
+    assert errors == {"valid_from": [message("A team change cannot be dated after today.")]}
+    assert not TeamMembership.objects.exists()
+
+
+def test_leaving_as_of_a_past_day_keeps_the_place_as_history(county):
+    branch_team = team(county["branches"][0])
+    cardiologist = staff(county["lead"])
+    place = services.add_team_member(
+        branch_team,
+        staff=cardiologist,
+        role=TeamRole.SPECIALIST,
+        valid_from=datetime.date(2025, 1, 1),
+        acting_user=None,
+    )
+
+    services.remove_team_member(place, valid_to=datetime.date(2025, 9, 1), acting_user=None)
+
+    place.refresh_from_db()
+    assert place.valid_to == datetime.date(2025, 9, 1)
+    assert list(TeamMembership.objects.on(datetime.date(2025, 8, 31))) == [place]
+    assert not TeamMembership.objects.on(datetime.date(2025, 9, 1)).exists()
+    counted = type(branch_team).objects.with_composition().get(pk=branch_team.pk)
+    assert (counted.member_count, counted.specialist_count) == (0, 0)
+    assert LogEntry.objects.get_for_object(place).count() == 2  # joined, then left
+
+
+def test_a_person_may_rejoin_after_leaving_but_not_overlap_their_old_place(county):
+    branch_team = team(county["branches"][0])
+    cardiologist = staff(county["lead"])
+    place = services.add_team_member(
+        branch_team,
+        staff=cardiologist,
+        role=TeamRole.SPECIALIST,
+        valid_from=datetime.date(2025, 1, 1),
+        acting_user=None,
+    )
+    services.remove_team_member(place, valid_to=datetime.date(2025, 9, 1), acting_user=None)
+
+    overlapping = rejected(
+        services.add_team_member,
+        branch_team,
+        staff=cardiologist,
+        role=TeamRole.SPECIALIST,
+        valid_from=datetime.date(2025, 8, 1),
+    )
+    again = services.add_team_member(
+        branch_team,
+        staff=cardiologist,
+        role=TeamRole.SPECIALIST,
+        valid_from=datetime.date(2025, 9, 1),
+        acting_user=None,
+    )
+
+    assert overlapping == {"staff": [message("This person is already in the team on this day or later.")]}
+    assert list(branch_team.memberships.values_list("valid_from", "valid_to")) == [
+        (datetime.date(2025, 1, 1), datetime.date(2025, 9, 1)),
+        (datetime.date(2025, 9, 1), None),
+    ]
+    assert again.valid_to is None
+
+
+def test_leaving_is_after_joining_and_only_once(county):
+    branch_team = team(county["branches"][0])
+    cardiologist, pharmacist = staff(county["lead"]), staff(county["lead"])
+    place = services.add_team_member(
+        branch_team,
+        staff=cardiologist,
+        role=TeamRole.SPECIALIST,
+        valid_from=datetime.date(2025, 6, 1),
+        acting_user=None,
+    )
+
+    before = rejected(services.remove_team_member, place, valid_to=datetime.date(2025, 5, 31))
+    services.remove_team_member(place, valid_to=datetime.date(2025, 7, 1), acting_user=None)
+    twice = rejected(services.remove_team_member, place, valid_to=datetime.date(2025, 8, 1))
+    mistaken = services.add_team_member(
+        branch_team, staff=pharmacist, role=TeamRole.SPECIALIST, acting_user=None
+    )
+    services.remove_team_member(mistaken, acting_user=None)
+
+    assert before == {
+        "valid_to": [
+            message("The person joined the team on %(date)s: they cannot leave before.", date="2025-06-01")
+        ]
+    }
+    assert twice == {"valid_to": [message("This person has already left the team.")]}
+    assert not TeamMembership.objects.filter(staff=pharmacist).exists()  # left the day they joined
 
 
 # --- Signed residents -------------------------------------------------------------------------------------------------
