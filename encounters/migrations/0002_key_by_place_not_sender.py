@@ -2,6 +2,22 @@
 
 from django.conf import settings
 from django.db import migrations, models
+from django.db.models import Exists, OuterRef, Q
+
+
+def merge_rows_of_one_place(apps, schema_editor):
+    """Under the old key (sender, external ID) two senders of one institution could store one
+    record twice. Keep, of each (place, source, external ID), the row received last (the last
+    sender wins, as the new upsert does) and delete the others, in one DELETE per model."""
+    for name in ("OutpatientVisit", "Admission"):
+        model = apps.get_model("encounters", name)
+        for place in ("institution", "outside_facility"):
+            later = model.objects.filter(
+                **{place: OuterRef(place)},
+                source=OuterRef("source"),
+                external_id=OuterRef("external_id"),
+            ).filter(Q(received_at__gt=OuterRef("received_at")) | Q(received_at=OuterRef("received_at"), pk__gt=OuterRef("pk")))
+            model.objects.filter(**{f"{place}__isnull": False}).filter(Exists(later)).delete()
 
 
 class Migration(migrations.Migration):
@@ -21,6 +37,7 @@ class Migration(migrations.Migration):
             model_name='outpatientvisit',
             name='visit_client_external_id',
         ),
+        migrations.RunPython(merge_rows_of_one_place, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name='admission',
             constraint=models.UniqueConstraint(condition=models.Q(('institution__isnull', False)), fields=('institution', 'source', 'external_id'), name='admission_institution_external_id'),
