@@ -3,10 +3,12 @@ and what it sent (发出的转诊).
 
 One list page per side, scoped by the access policy: a clinician or institution admin of one
 institution sees that institution's side; a user with several institutions, the alliance office
-and the bureau pick the institution in a filter ("all" by default). Tabs count the rows per
-state in one GROUP BY, which also gives the paginator its count, so a page costs the same
-number of queries whatever the rows and filters. The receiver's list puts prioritised signed
-residents (优先就诊) first. Patients are shown masked only.
+and the bureau pick the institution in a filter ("all" by default). The department filter offers
+the listed institution's own departments (inbox) or the departments it referred to (outbox), not
+the standard subject codes, its choices scoped through the access door like every filter's (issue
+13 point 5). Tabs count the rows per state in one GROUP BY, which also gives the paginator its
+count, so a page costs the same number of queries whatever the rows and filters. The receiver's
+list puts prioritised signed residents (优先就诊) first. Patients are shown masked only.
 """
 
 import datetime
@@ -15,7 +17,6 @@ import django_filters
 from django import forms
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
@@ -23,16 +24,13 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from alliance.department_codes import COMMON_SUBJECTS, STANDARD_SUBJECTS
-from alliance.models import Institution
+from alliance.models import Department, Institution
 from core import access
 from core.listing import Column, ScopedListView, attr
 
 from ..choices import Direction, ReferralState, Urgency
 from ..forms.actions import booking_label
 from ..models import Referral
-
-SUBJECTS = sorted({**STANDARD_SUBJECTS, **COMMON_SUBJECTS}.items())
 
 
 class DateInput(forms.DateInput):
@@ -61,11 +59,9 @@ class ReferralPageFilterSet(django_filters.FilterSet):
     )
     state = django_filters.ChoiceFilter(label=_("state"), choices=ReferralState.choices, empty_label=_("All"))
     urgency = django_filters.ChoiceFilter(label=_("urgency"), choices=Urgency.choices, empty_label=_("All"))
+    # Choices set per request (`department_choices`): a department among the box's own.
     department = django_filters.ChoiceFilter(
-        label=_("department"),
-        empty_label=_("All"),
-        choices=[(code, f"{code} {name}") for code, name in SUBJECTS],
-        method="filter_department",
+        label=_("department"), empty_label=_("All"), choices=(), method="filter_department"
     )
     created_from = django_filters.DateFilter(
         label=_("created from"), method="filter_created_from", widget=DateInput()
@@ -74,20 +70,21 @@ class ReferralPageFilterSet(django_filters.FilterSet):
         label=_("created until"), method="filter_created_to", widget=DateInput()
     )
 
-    def __init__(self, *args, side, institutions, **kwargs):
+    def __init__(self, *args, side, institutions, departments, **kwargs):
         super().__init__(*args, **kwargs)
         self.side = side
         if institutions is None:
             del self.filters["institution"]
         else:
             self.filters["institution"].queryset = institutions
+        # Checked against these choices in memory: a chosen department costs no query.
+        self.filters["department"].extra["choices"] = department_choices(departments)
 
     def filter_institution(self, queryset, name, value):
         return queryset.filter(**{self.side: value})
 
     def filter_department(self, queryset, name, value):
-        """By standard subject code (诊疗科目): a subject takes in its sub-subjects (03 → 03.01)."""
-        return queryset.filter(Q(to_department__code=value) | Q(to_department__code__startswith=f"{value}."))
+        return queryset.filter(to_department=value)
 
     def filter_created_from(self, queryset, name, value):
         return queryset.filter(created_at__gte=_midnight(value))
@@ -104,6 +101,19 @@ class ReferralPageFilterSet(django_filters.FilterSet):
             if name not in names:
                 queryset = self.filters[name].filter(queryset, value)
         return queryset
+
+
+def department_choices(departments):
+    """`(id, "name (code)")` choices of `departments` (ordered by institution), grouped under
+    their institution's name when they belong to several institutions."""
+    departments = list(departments)
+    options = [(str(row.pk), str(row)) for row in departments]
+    if len({row.institution_id for row in departments}) <= 1:
+        return options
+    groups = {}
+    for row, option in zip(departments, options, strict=True):
+        groups.setdefault(row.institution_id, (row.institution.name, []))[1].append(option)
+    return list(groups.values())
 
 
 def label_of(choices, field):
@@ -208,6 +218,7 @@ class ReferralBoxView(ScopedListView):
     def get_queryset(self):
         queryset = super().get_queryset()
         self.institutions, fixed = self.reach()
+        self.fixed = fixed
         if fixed is not None:
             return queryset.filter(**{self.side: fixed})
         if self.request.user.is_superuser:
@@ -217,7 +228,18 @@ class ReferralBoxView(ScopedListView):
     def get_filterset_kwargs(self, filterset_class):
         kwargs = super().get_filterset_kwargs(filterset_class)  # runs get_queryset(): the reach
         institutions = self.institutions.order_by("name") if self.institutions is not None else None
-        return {**kwargs, "side": self.side, "institutions": institutions}
+        departments = (
+            self.departments(kwargs["queryset"])
+            .for_user(self.request.user)  # the access door, as for every filter choice
+            .select_related("institution")
+            .only("code", "name", "institution__name")
+            .order_by("institution__name", "institution", "code")
+        )
+        return {**kwargs, "side": self.side, "institutions": institutions, "departments": departments}
+
+    def departments(self, queryset):
+        """The departments the department filter offers, given the box's scoped rows."""
+        raise NotImplementedError
 
     def ordering_for(self, sort):
         by_key = {column.key: column.order_by for column in self.columns if column.order_by}
@@ -286,6 +308,13 @@ class InboxView(ReferralBoxView):
     def get_queryset(self):
         return super().get_queryset().exclude(state=ReferralState.DRAFT)
 
+    def departments(self, queryset):
+        """The receiving institution's own departments (those listed: the user's), also the
+        ones nothing was referred to yet; no read of the referrals."""
+        if self.fixed is not None:
+            return Department.objects.filter(institution=self.fixed)
+        return Department.objects.filter(institution__in=self.institutions)
+
     def ordering_for(self, sort):
         ordering = super().ordering_for(sort)
         return ordering if ordering[0].lstrip("-") == "priority" else ["-priority", *ordering]
@@ -297,3 +326,8 @@ class OutboxView(ReferralBoxView):
     side = "from_institution"
     title = _("Referrals sent")
     export_name = _("Referrals sent")
+
+    def departments(self, queryset):
+        """The departments of the receivers this box's referrals went to (one subquery over
+        the rows the user may read; a receiver may be outside the county)."""
+        return Department.objects.filter(pk__in=queryset.order_by().values("to_department"))

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from openpyxl import load_workbook
 
+from alliance.models import Department
 from core import notifications
 from core.exceptions import Conflict
 from core.models import Notification
@@ -29,10 +30,11 @@ HX = {"HTTP_HX_REQUEST": "true"}
 
 # The queries a page makes beyond those every page makes for the same user (session, user,
 # memberships and grants, the menu, the unread count in the header: measured on the home page).
-# Lists: the counts by state (one GROUP BY, which also gives the paginator its count) and the
-# page's rows; for the alliance office also the institution filter's choices.
-LIST_OWN = 2
-LIST_OWN_ALLIANCE = 3
+# Lists: the department filter's choices, the counts by state (one GROUP BY, which also gives the
+# paginator its count) and the page's rows; for the alliance office also the institution filter's
+# choices. A chosen department is checked against the choices in memory: no query.
+LIST_OWN = 3
+LIST_OWN_ALLIANCE = 4
 # The referral page of a submitted referral for its receiver: the referral, the refer-backs, the
 # timeline, and the free slots and free beds of the accept form.
 DETAIL_OWN = 5
@@ -204,13 +206,91 @@ def test_filters_direction_urgency_department_and_dates(client, county, receiver
         return sorted(listed(client.get(f"/referrals/{box}/", params)))
 
     assert ids(urgency="urgent") == [urgent.pk]
-    assert ids(department="04") == [urgent.pk]  # a subject takes in its sub-subjects
-    assert ids(department="03") == sorted([routine.pk, old.pk])
+    assert ids(department=surgery.pk) == [urgent.pk]
+    assert ids(department=medicine.pk) == sorted([routine.pk, old.pk])
     assert ids(created_from=today.isoformat()) == sorted([routine.pk, urgent.pk])
     assert ids(created_to=(today - datetime.timedelta(days=5)).isoformat()) == [old.pk]
     assert ids(direction="up") == sorted([routine.pk, urgent.pk, old.pk])
     assert ids(direction="down") == []
     assert ids("outbox", direction="down") == [down.pk]
+
+
+def department_options(response):
+    """The department filter's choices as the page offers them: `{group or "": [(id, label)]}`."""
+    options = {}
+    for value, label in response.context["filter"].form.fields["department"].choices:
+        if isinstance(label, list | tuple):
+            options[value] = [(int(pk), text) for pk, text in label]
+        elif value:
+            options.setdefault("", []).append((int(value), label))
+    return options
+
+
+def test_inbox_offers_the_receivers_own_departments_only(client, county, lead_admin):
+    medicine = department(county.lead, code="03", name="内科")
+    surgery = department(county.lead, code="04.03", name="骨科")  # nothing referred to it yet
+    theirs = department(county.collaborating, code="03", name="内科")
+    home = Department.objects.get(institution=county.home, code="02")  # the world's
+    mine = up(county, 1, to_department=medicine)
+    elsewhere = referral(county.home, county.collaborating, n=2, to_department=theirs)
+    client.force_login(lead_admin)
+
+    page = client.get("/referrals/inbox/")
+    chosen = client.get("/referrals/inbox/", {"department": medicine.pk})
+    foreign = client.get("/referrals/inbox/", {"department": theirs.pk})
+
+    assert department_options(page) == {"": [(medicine.pk, "内科 (03)"), (surgery.pk, "骨科 (04.03)")]}
+    assert f'<option value="{medicine.pk}">内科 (03)</option>' in html(page)
+    assert theirs.pk not in [pk for pk, _label in department_options(page)[""]]
+    assert home.pk not in [pk for pk, _label in department_options(page)[""]]
+    assert listed(chosen) == [mine.pk]
+    assert f'<option value="{medicine.pk}" selected>' in html(chosen)
+    # another institution's department is no choice: refused, nothing listed, nothing revealed
+    assert "department" in foreign.context["filter"].errors
+    assert listed(foreign) == [] and elsewhere.pk not in listed(foreign)
+    assert listed(client.get("/referrals/inbox/", {"department": surgery.pk})) == []
+
+
+def test_outbox_offers_the_departments_referred_to(client, county, sender):
+    medicine = department(county.lead, code="03", name="内科")
+    department(county.lead, code="04.03", name="骨科")  # nothing referred to it
+    tcm = department(county.collaborating, code="50", name="中医科")
+    neighbours = department(county.branches[1], code="03", name="内科")
+    to_lead = up(county, 1, to_department=medicine, acting_user=sender)
+    to_tcm = referral(county.home, county.collaborating, n=2, to_department=tcm, acting_user=sender)
+    theirs = referral(county.branches[1], county.lead, n=3, to_department=medicine)
+    referral(county.lead, county.branches[1], n=4, to_department=neighbours)  # not the home branch's
+    client.force_login(sender)
+
+    page = client.get("/referrals/outbox/")
+
+    assert department_options(page) == {
+        county.lead.name: [(medicine.pk, "内科 (03)")],
+        county.collaborating.name: [(tcm.pk, "中医科 (50)")],
+    }
+    assert f'<optgroup label="{county.lead.name}">' in html(page)
+    assert listed(client.get("/referrals/outbox/", {"department": tcm.pk})) == [to_tcm.pk]
+    assert listed(client.get("/referrals/outbox/", {"department": medicine.pk})) == [to_lead.pk]
+    assert theirs.pk not in listed(client.get("/referrals/outbox/", {"department": medicine.pk}))
+    refused = client.get("/referrals/outbox/", {"department": neighbours.pk})
+    assert "department" in refused.context["filter"].errors and listed(refused) == []
+
+
+def test_alliance_office_gets_its_alliances_departments_by_institution(client, world):
+    mine, other, users = world
+    lead_medicine = department(mine.lead, code="03", name="内科")
+    home_general = Department.objects.get(institution=mine.home, code="02")  # the world's
+    foreign = department(other.lead, code="03", name="内科")
+    referral(mine.home, mine.lead, n=1, to_department=lead_medicine)
+    referral(other.home, other.lead, n=2, to_department=foreign)
+    client.force_login(users["alliance_admin"])
+
+    options = department_options(client.get("/referrals/inbox/"))
+
+    offered = [pk for group in options.values() for pk, _label in group]
+    assert (mine.lead.name, [(lead_medicine.pk, "内科 (03)")]) in options.items()
+    assert (mine.home.name, [(home_general.pk, "全科医疗科 (02)")]) in options.items()
+    assert foreign.pk not in offered
 
 
 def test_a_clinician_of_another_branch_sees_nothing_and_gets_404(client, county, neighbour, lead_dept):
@@ -361,7 +441,7 @@ def test_list_queries_do_not_grow_with_rows_pages_or_filters(
         {},
         {"page": 2},
         {"state": "submitted"},
-        {"direction": "up", "urgency": "routine", "department": "03", "page": 2},
+        {"direction": "up", "urgency": "routine", "department": lead_dept.pk, "page": 2},
         {"created_from": "2020-01-01", "created_to": "2099-12-31", "sort": "-state"},
     ):
         with CaptureQueriesContext(connection) as captured:
