@@ -159,6 +159,7 @@ class InstitutionImport(Importer):
         institution = Institution.objects.filter(code=values["code"]).first()
         details = {name: values[name] for name in DETAIL_FIELDS if values.get(name) not in (None, "")}
         if institution is None:
+            _refuse_lost_zeros("code", values["code"])
             return self._plan_create(values, details, user=user, alliance=target)
         return self._plan_update(institution, values, details, user=user, alliance=target)
 
@@ -208,6 +209,7 @@ class InstitutionImport(Importer):
             return None
         parent = Institution.objects.filter(code=code).first()
         if parent is None:
+            _refuse_lost_zeros("parent_code", code)
             raise RowRejected(
                 "parent_code",
                 _(
@@ -234,3 +236,25 @@ class InstitutionImport(Importer):
                 "parent_code",
                 _("A change of parent institution is a move: make it on the institution's page."),
             )
+
+
+def _refuse_lost_zeros(field, code):
+    """A .csv saved by Excel turns the code 0101 into 101: a digits-only code that is unknown but
+    is a known code without its leading zeros is refused, never registered as a new institution."""
+    if not code.isdigit():
+        return
+    known = [
+        candidate
+        for candidate in Institution.objects.filter(code__startswith="0", code__endswith=code).values_list(
+            "code", flat=True
+        )
+        if candidate.lstrip("0") == code
+    ]
+    if known:
+        raise RowRejected(
+            field,
+            _(
+                "This looks like institution code %(known)s without its leading zeros (Excel drops them in a number cell and in a .csv); format the column as text and write the code in full."
+            )
+            % {"known": known[0]},
+        )

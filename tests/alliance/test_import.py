@@ -18,7 +18,7 @@ from alliance.imports import InstitutionImport
 from alliance.models import Institution, Placement
 from core.imports import confirm_import, preview_import
 from core.models import Job, JobState
-from tests.alliance.factories import placement_of
+from tests.alliance.factories import InstitutionFactory, place, placement_of
 
 pytestmark = pytest.mark.django_db
 
@@ -139,6 +139,30 @@ def test_an_unknown_parent_code_is_rejected_with_how_to_fix_it(world):
     assert rejected(job) == [
         (2, "上级机构代码", "没有代码为 H9999 的机构。请先登记上级机构，或把它的行放在本文件中更靠前的位置。")
     ]
+
+
+def test_codes_that_lost_their_leading_zeros_are_refused_not_registered(client, world):
+    """0301 typed into a number cell is 301 when Excel saves it: as a parent it is named, as a
+    new institution's code it is refused rather than registered a second time."""
+    mine, _other, users = world
+    branch = InstitutionFactory(code="0301", name="佛堂镇卫生院")
+    place(branch, mine.alliance, PlacementRole.BRANCH, parent=mine.lead)
+    rows = [
+        ["H7003", "岩口村卫生室", "一级", None, None, "村卫生室", 301, "2024-03-01"],
+        [301, "佛堂镇卫生院", "一级", 40, 35, "分院", None, "2024-03-01"],
+    ]
+    client.force_login(users["bureau"])
+
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the preview task
+        client.post(
+            reverse("alliance:import_institutions"),
+            {"target": mine.alliance.pk, "file": institutions_xlsx(rows)},
+        )
+
+    job = Job.objects.get(kind="import_institutions")
+    advice = "这像是去掉了开头的 0 的机构代码 0301（Excel 会去掉数字单元格和 .csv 中开头的 0）；请把该列设为文本格式并填写完整的代码。"
+    assert rejected(job) == [(2, "上级机构代码", advice), (3, "机构代码", advice)]
+    assert not Institution.objects.filter(code__in=["301", "H7003"]).exists()
 
 
 def test_the_services_placement_rules_come_back_on_the_parent_column(world):
