@@ -50,7 +50,10 @@ class ReferralAdmin(ReadOnlyAdmin):
 
 @admin.register(Slot)
 class SlotAdmin(ReadOnlyAdmin):
-    list_display = ["pk", "institution", "department", "date", "period", "doctor", "reserved", "returned_at"]
+    list_display = [
+        "pk", "institution", "department", "date", "period", "doctor", "number", "expected_at", "reserved",
+        "returned_at",
+    ]  # fmt: skip
     list_filter = ["period", "reserved"]
     list_select_related = ["institution", "department"]
 
@@ -74,6 +77,7 @@ class PoolTemplateEntryAdmin(ServiceModelAdmin):
         "doctor",
         "count",
         "reserved_for_primary",
+        "interval_minutes",
     ]
     list_filter = ["kind", "weekday", "period"]
     list_select_related = ["institution", "department"]
@@ -86,6 +90,7 @@ class PoolTemplateEntryAdmin(ServiceModelAdmin):
         "doctor",
         "count",
         "reserved_for_primary",
+        "interval_minutes",
     ]
     deletable = True
 

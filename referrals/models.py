@@ -29,6 +29,7 @@ from .choices import (
     Weekday,
 )
 from .querysets import (
+    SESSION,
     BedQuerySet,
     PoolPublicationQuerySet,
     PoolTemplateEntryQuerySet,
@@ -82,21 +83,29 @@ class ReferralSettings(models.Model):
 
 
 # --- Slots and beds -------------------------------------------------------------------------------
-# When each session starts (local time): the cut-off for returning reserved slots counts back from it.
+# When each session starts (local time): the cut-off for returning reserved slots counts back from it,
+# and its numbers' expected times count on from it.
 SESSION_STARTS = {
     SlotPeriod.AM: datetime.time(8, 0),
     SlotPeriod.PM: datetime.time(14, 0),
     SlotPeriod.NIGHT: datetime.time(18, 0),
 }
+# Minutes between two numbers of a session (a template line's, or a top-up's): by default a
+# patient every 10 minutes, at most one an hour.
+SLOT_MINUTES = 10
+MAX_SLOT_MINUTES = 60
 
 
 class Slot(TimeStampedModel):
-    """One outpatient slot (门诊号源) of a department, doctor, date and period.
+    """One outpatient slot (门诊号源) of a department, doctor, date and period (its session).
 
-    `reserved` says the hospital released it to primary-care referrals when publishing (the
-    share the indicators count: at least 1/3 at the lead hospital); `returned_at` is when an
-    unbooked reserved slot went back to the public pool at the cut-off. `referral` is the
-    referral that booked it.
+    `number` is its place in the session (号序, 1 … n in the order published, unique in the
+    session) and `expected_at` when the patient is expected: the session's start plus (number
+    − 1) × the line's minutes per slot (issue 13 point 5). `reserved` says the hospital released
+    it to primary-care referrals when publishing (the share the indicators count: at least 1/3
+    at the lead hospital; the first numbers of a publication); `returned_at` is when an unbooked
+    reserved slot went back to the public pool at the cut-off. `referral` is the referral that
+    booked it.
     """
 
     institution = models.ForeignKey(
@@ -108,7 +117,9 @@ class Slot(TimeStampedModel):
     doctor = models.CharField(_("doctor"), max_length=50, blank=True)
     date = models.DateField(_("date"))
     period = models.CharField(_("period"), max_length=8, choices=SlotPeriod.choices)
+    number = models.PositiveSmallIntegerField(_("number in the session"))
     starts_at = models.DateTimeField(_("session starts at"))
+    expected_at = models.DateTimeField(_("expected at"))
     release_at = models.DateTimeField(_("returns to the public pool at"))
     reserved = models.BooleanField(_("reserved for primary-care referrals"), default=False)
     returned_at = models.DateTimeField(_("returned to the public pool at"), null=True, blank=True)
@@ -135,9 +146,18 @@ class Slot(TimeStampedModel):
                 condition=models.Q(reserved=True, returned_at__isnull=True, referral__isnull=True),
             ),
         ]
+        constraints = [
+            # One number once per session; its index also serves a department's calendar.
+            models.UniqueConstraint(
+                fields=[*SESSION, "number"],
+                name="slot_number_once_a_session",
+                violation_error_message=_("This session already has a slot with this number."),
+            ),
+            models.CheckConstraint(condition=models.Q(number__gte=1), name="slot_number_positive"),
+        ]
 
     def __str__(self):
-        return f"{self.department} {self.date} {self.get_period_display()} #{self.pk}"
+        return f"{self.department} {self.date} {self.get_period_display()} No. {self.number}"
 
     @property
     def reserved_now(self):
@@ -188,11 +208,13 @@ class Bed(TimeStampedModel):
 class PoolTemplateEntry(TimeStampedModel):
     """One line of an institution's weekly template (周排班模板, issue 6 point 1): on `weekday`,
     `count` slots of a department's `period` session, `reserved_for_primary` of them released to
-    primary-care referrals; or `count` beds of a department reserved for referred patients.
+    primary-care referrals, a patient every `interval_minutes` from the session's start (the
+    numbers' expected times); or `count` beds of a department reserved for referred patients.
 
     `services.publish_week` turns one week of it into slots and beds, once per week; the lead
     hospital's shares (a third of its slots, a quarter of its open beds every day) are checked
-    there, where the whole week is known. Beds have no period, doctor or reserved share.
+    there, where the whole week is known. Beds have no period, doctor or reserved share, and
+    their minutes per slot stay the default, unused.
     """
 
     institution = models.ForeignKey(
@@ -208,6 +230,11 @@ class PoolTemplateEntry(TimeStampedModel):
     count = models.PositiveSmallIntegerField(_("count"))
     reserved_for_primary = models.PositiveSmallIntegerField(
         _("reserved for primary-care referrals"), default=0
+    )
+    interval_minutes = models.PositiveSmallIntegerField(
+        _("minutes per slot"),
+        default=SLOT_MINUTES,
+        help_text=_("Slots only: number n is expected (n − 1) × these minutes after the session starts."),
     )
 
     objects = PoolTemplateEntryQuerySet.as_manager()
@@ -229,6 +256,11 @@ class PoolTemplateEntry(TimeStampedModel):
             ),
             models.CheckConstraint(
                 condition=models.Q(weekday__gte=0, weekday__lte=6), name="pool_template_weekday"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(interval_minutes__gte=1, interval_minutes__lte=MAX_SLOT_MINUTES),
+                name="pool_template_interval",
+                violation_error_message=_("Give between 1 and 60 minutes per slot."),
             ),
             # A slot line names its session; a bed line has no session, doctor or reserved share.
             models.CheckConstraint(

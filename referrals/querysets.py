@@ -1,7 +1,7 @@
 """Reads of referrals, slots and beds: scopes and the set-based shares the indicators reuse
 (`slots.lead.reserved`, `slots.lead.published`, reserved bed-days; DESIGN §3 "Measure")."""
 
-from django.db.models import Case, Count, F, FloatField, Min, Q, Sum, Value, When
+from django.db.models import Case, Count, F, FloatField, Min, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Cast, NullIf
 
 from alliance.choices import PlacementRole
@@ -9,6 +9,10 @@ from alliance.models import ROLE_RANK, Placement
 from core.querysets import ScopedQuerySet
 
 from .choices import Direction, ReferralState
+
+# What makes a session of slots (a doctor's morning, afternoon or evening at a department): its
+# slots are numbered 1 … n (号序, `Slot.number`).
+SESSION = ("institution", "department", "date", "period", "doctor")
 
 
 class _PoolQuerySet(ScopedQuerySet):
@@ -91,16 +95,35 @@ class SlotQuerySet(_PoolQuerySet):
     # The refer page's calendar (issue 7 point 2).
     def availability(self, institution, department, first, last, now):
         """What a referral may book at one department on the days first … last, in one GROUP BY:
-        `{"date", "period", "doctor", "free", "first"}` rows (`first`: the doctor's lowest free
-        slot id, the one the page offers to book)."""
+        `{"date", "period", "doctor", "free"}` rows."""
         return (
             self.bookable(now)
             .filter(institution=institution, department=department)
             .between(first, last)
             .order_by()
             .values("date", "period", "doctor")
-            .annotate(free=Count("pk"), first=Min("pk"))
+            .annotate(free=Count("pk"))
             .order_by("date", "period", "doctor")
+        )
+
+    def offers(self, now, *fields):
+        """What a referral may book, one row per session (`SESSION`, `fields` and `free`) with
+        the session's lowest free number, the one a page books: `first` (its id),
+        `first_number` and `first_at` (its expected time) (issue 13 point 5). One query: a
+        subquery per session reads the session's unique index. Filter on sessions only (days,
+        periods, departments), so that the subquery sees the same free slots."""
+        lowest = self.model.objects.bookable(now).filter(**{name: OuterRef(name) for name in SESSION})
+        lowest = lowest.order_by("number")
+        return (
+            self.bookable(now)
+            .order_by()
+            .values(*SESSION, *fields)
+            .annotate(
+                free=Count("pk"),
+                first_number=Min("number"),
+                first=Subquery(lowest.values("pk")[:1]),
+                first_at=Subquery(lowest.values("expected_at")[:1]),
+            )
         )
 
 

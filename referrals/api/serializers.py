@@ -14,7 +14,16 @@ from core.api.fields import ScopedCodeField, ScopedIdField
 from core.codes import ICD10_LENGTH
 from members.models import FamilyDoctorTeam
 from referrals.choices import Direction, OutOfCountyReason, SlotPeriod, Urgency
-from referrals.models import Bed, PoolPublication, PoolTemplateEntry, Referral, ReferralEvent, Slot
+from referrals.models import (
+    MAX_SLOT_MINUTES,
+    SLOT_MINUTES,
+    Bed,
+    PoolPublication,
+    PoolTemplateEntry,
+    Referral,
+    ReferralEvent,
+    Slot,
+)
 from referrals.services import MAX_PUBLISH
 
 
@@ -38,6 +47,9 @@ class DepartmentCodeMixin:
 
 # --- Slots and beds --------------------------------------------------------------------------------
 class SlotSerializer(serializers.ModelSerializer):
+    """A slot with its place in the session: `number` (号序, 1 … n) and `expected_at`, when the
+    patient is expected (issue 13 point 5)."""
+
     institution_code = serializers.CharField(source="institution.code", read_only=True)
     department_code = serializers.CharField(source="department.code", read_only=True)
     reserved = serializers.BooleanField(source="reserved_now", read_only=True)
@@ -47,7 +59,7 @@ class SlotSerializer(serializers.ModelSerializer):
         model = Slot
         fields = [
             "id", "institution", "institution_code", "department", "department_code", "date", "period",
-            "doctor", "starts_at", "reserved", "available", "returned_at",
+            "doctor", "number", "starts_at", "expected_at", "reserved", "available", "returned_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -86,6 +98,13 @@ class SlotPublishSerializer(BedPublishSerializer):
     period = serializers.ChoiceField(choices=SlotPeriod.choices)
     reserved_for_primary = serializers.IntegerField(min_value=0, max_value=MAX_PUBLISH)
     doctor = serializers.CharField(required=False, allow_blank=True, max_length=50, default="")
+    interval_minutes = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_SLOT_MINUTES,
+        required=False,
+        default=SLOT_MINUTES,
+        help_text=_("Minutes between two numbers of the session (default 10)."),
+    )
 
 
 # --- Weekly templates and the weeks published from them ----------------------------------------------
@@ -118,7 +137,7 @@ class PoolTemplateEntrySerializer(DepartmentCodeMixin, serializers.ModelSerializ
         model = PoolTemplateEntry
         fields = [
             "id", "institution", "institution_code", "weekday", "kind", "department", "department_code",
-            "department_name", "period", "doctor", "count", "reserved_for_primary",
+            "department_name", "period", "doctor", "count", "reserved_for_primary", "interval_minutes",
         ]  # fmt: skip
         validators = []  # uniqueness and the shares are the service's
 

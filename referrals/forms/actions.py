@@ -40,8 +40,9 @@ class ActionForm(forms.Form):
 
 class AcceptForm(ActionForm):
     """Accept, optionally booking (or swapping to) a free reserved slot or a bed of the receiving
-    institution and department. Identical slots of one session and beds of one day are listed
-    once (the first free one is booked); a row taken meanwhile is the service's Conflict."""
+    institution and department. A session is listed once with its lowest free number (the one
+    booked) and beds of one day once (the first free one); a row taken meanwhile is the
+    service's Conflict."""
 
     booking = forms.CharField(label=_("Slot or bed to book"), required=False)
 
@@ -69,11 +70,8 @@ class AcceptForm(ActionForm):
         return queryset
 
     def free_slots(self):
-        """Bookable slots grouped by session, in one GROUP BY."""
-        rows = self._pool(Slot.objects.bookable(self.now)).values(
-            "date", "starts_at", "period", "doctor", "department__name"
-        )
-        rows = rows.annotate(first=Min("pk"), free=Count("pk"))
+        """Bookable slots grouped by session with its lowest free number, in one GROUP BY."""
+        rows = self._pool(Slot.objects.all()).offers(self.now, "starts_at", "department__name")
         return rows.order_by("starts_at", "department__name", "doctor")[:MAX_SLOT_OPTIONS]
 
     def free_beds(self):
@@ -156,12 +154,21 @@ ACTION_FORMS = {
 
 # --- How a booking reads ---------------------------------------------------------------------------
 def slot_option(row):
-    return _("%(date)s %(period)s · %(department)s · %(doctor)s (%(free)s free)") % {
+    return _("%(date)s %(period)s · %(department)s · %(doctor)s · %(number)s (%(free)s free)") % {
         "date": row["date"].isoformat(),
         "period": SlotPeriod(row["period"]).label,
         "department": row["department__name"],
         "doctor": row["doctor"] or "—",
+        "number": number_and_time(row["first_number"], row["first_at"]),
         "free": row["free"],
+    }
+
+
+def number_and_time(number, expected_at):
+    """A slot's number in its session and when the patient is expected ("No. 3, about 08:20")."""
+    return _("No. %(number)s, about %(time)s") % {
+        "number": number,
+        "time": timezone.localtime(expected_at).strftime("%H:%M"),
     }
 
 
@@ -182,10 +189,11 @@ def booking_label(referral, with_department=True):
             "date": slot.date.isoformat(),
             "period": slot.get_period_display(),
             "doctor": slot.doctor or "—",
+            "number": number_and_time(slot.number, slot.expected_at),
         }
         if not with_department:
-            return _("%(date)s %(period)s · %(doctor)s") % words
-        return _("%(date)s %(period)s · %(department)s · %(doctor)s") % {
+            return _("%(date)s %(period)s · %(number)s · %(doctor)s") % words
+        return _("%(date)s %(period)s · %(number)s · %(department)s · %(doctor)s") % {
             **words,
             "department": slot.department.name,
         }

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from alliance.models import Department
 
 from ..choices import PoolKind, SlotPeriod, Weekday
+from ..models import MAX_SLOT_MINUTES, SLOT_MINUTES
 from ..services import MAX_PUBLISH
 
 BLANK = [("", "---------")]
@@ -24,8 +25,8 @@ class DateInput(forms.DateInput):
 
 
 class TemplateEntryForm(forms.Form):
-    """A line of the weekly template. For beds the period, doctor and reserved share are not
-    used and are left out of what the service receives."""
+    """A line of the weekly template. For beds the period, doctor, reserved share and minutes per
+    slot are not used and are left out of what the service receives."""
 
     weekday = forms.TypedChoiceField(label=_("weekday"), choices=Weekday.choices, coerce=int)
     kind = forms.ChoiceField(label=_("kind"), choices=PoolKind.choices)
@@ -46,6 +47,14 @@ class TemplateEntryForm(forms.Form):
         required=False,
         help_text=_("Slots only: at least a third at the lead hospital."),
     )
+    interval_minutes = forms.IntegerField(
+        label=_("minutes per slot"),
+        min_value=1,
+        max_value=MAX_SLOT_MINUTES,
+        initial=SLOT_MINUTES,
+        required=False,
+        help_text=_("Slots only: number n is expected (n − 1) × these minutes after the session starts."),
+    )
 
     def __init__(self, *args, institution, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -57,9 +66,12 @@ class TemplateEntryForm(forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("kind") == PoolKind.BED:
-            data.update(period="", doctor="", reserved_for_primary=0)
-        elif "reserved_for_primary" in data and data["reserved_for_primary"] is None:
-            data["reserved_for_primary"] = 0
+            data.update(period="", doctor="", reserved_for_primary=0, interval_minutes=SLOT_MINUTES)
+        else:
+            if "reserved_for_primary" in data and data["reserved_for_primary"] is None:
+                data["reserved_for_primary"] = 0
+            if "interval_minutes" in data and data["interval_minutes"] is None:
+                data["interval_minutes"] = SLOT_MINUTES
         return data
 
 

@@ -1,5 +1,7 @@
 """Booking a slot or bed for a referral: one conditional UPDATE … WHERE referral IS NULL on a
 one-to-one (unique) column, so the loser of a race gets Conflict `slot_taken` (issue 6 point 4).
+The row booked is the one named: the API's `slot` id, or on the pages the session's lowest free
+number they offered (`SlotQuerySet.offers`), so the patient keeps the number and time shown.
 
 Booking and releasing also set what the referral holds in memory (its `slot` and `bed`), as a
 fresh read would find it, so the answer to the request needs no re-read."""

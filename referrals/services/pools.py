@@ -2,7 +2,9 @@
 from, and returning unbooked reserved slots to the public pool at their cut-off (issue 6 point 1).
 
 Single sessions and days (`publish_slots`, `publish_beds`) serve top-ups; a whole week comes
-from the institution's stored template (`publish_week`), once per week, all or nothing. The
+from the institution's stored template (`publish_week`), once per week, all or nothing. A
+session's slots are numbered on from its last number (号序), each expected a line's minutes per
+slot after the one before from the session's start (issue 13 point 5). The
 lead hospital releases at least 1/3 of its slots and 1/4 of its open beds every day (domain doc,
 source 001): a slot line is checked when saved and when published, the beds of a weekday when
 the week is published (a day's beds are spread over several lines).
@@ -12,6 +14,7 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,14 +23,25 @@ from alliance.querysets import today
 from core.exceptions import Conflict
 
 from ..choices import PoolKind, SlotPeriod, Weekday
-from ..models import SESSION_STARTS, Bed, PoolPublication, PoolTemplateEntry, ReferralSettings, Slot
+from ..models import (
+    MAX_SLOT_MINUTES,
+    SESSION_STARTS,
+    SLOT_MINUTES,
+    Bed,
+    PoolPublication,
+    PoolTemplateEntry,
+    ReferralSettings,
+    Slot,
+)
 from .common import ensure_acts_for, placement_on
 
 MAX_PUBLISH = 500  # rows per publish call (and per template line)
 LEAD_SLOT_SHARE = 3  # the lead hospital reserves at least 1/3 of its slots (domain doc, source 001)
 LEAD_BED_SHARE = 4  # … and at least 1/4 of its open beds every day
 WEEK = datetime.timedelta(days=7)
-ENTRY_FIELDS = ("weekday", "kind", "department", "period", "doctor", "count", "reserved_for_primary")
+ENTRY_FIELDS = (
+    "weekday", "kind", "department", "period", "doctor", "count", "reserved_for_primary", "interval_minutes",
+)  # fmt: skip
 
 
 def _ceil_div(a, b):
@@ -51,6 +65,12 @@ def _check_reserved(count, reserved_for_primary):
         raise ValidationError({"reserved_for_primary": _("Reserve between 0 and the number of slots.")})
 
 
+def _check_interval(interval_minutes):
+    if not 1 <= interval_minutes <= MAX_SLOT_MINUTES:
+        message = _("Give between 1 and %(max)d minutes per slot.") % {"max": MAX_SLOT_MINUTES}
+        raise ValidationError({"interval_minutes": message})
+
+
 def _error(field, message, code):
     """A ValidationError on `field` (None: the request as a whole) that keeps its `code` (a dict
     given to ValidationError drops it)."""
@@ -66,11 +86,26 @@ def _lead_share_error():
     )
 
 
-def _slot_rows(settings, *, institution, department, date, period, count, reserved_for_primary, doctor=""):
-    """Unsaved slots of one session, the first `reserved_for_primary` reserved; each returns to
-    the public pool `slot_cutoff_hours` before its session when still unbooked."""
+def _slot_rows(
+    settings,
+    *,
+    institution,
+    department,
+    date,
+    period,
+    count,
+    reserved_for_primary,
+    doctor="",
+    interval_minutes=SLOT_MINUTES,
+    after=0,
+):
+    """Unsaved slots of one session numbered after + 1 … after + count (`after`: the session's
+    last number so far), the first `reserved_for_primary` reserved; number n is expected (n − 1)
+    × `interval_minutes` after the session starts. Each returns to the public pool
+    `slot_cutoff_hours` before its session when still unbooked."""
     starts_at = timezone.make_aware(datetime.datetime.combine(date, SESSION_STARTS[period]))
     release_at = starts_at - datetime.timedelta(hours=settings.slot_cutoff_hours)
+    step = datetime.timedelta(minutes=interval_minutes)
     common = {
         "institution": institution,
         "department": department,
@@ -80,22 +115,69 @@ def _slot_rows(settings, *, institution, department, date, period, count, reserv
         "starts_at": starts_at,
         "release_at": release_at,
     }
-    return [Slot(reserved=index < reserved_for_primary, **common) for index in range(count)]
+    return [
+        Slot(
+            number=number,
+            expected_at=starts_at + (number - 1) * step,
+            reserved=number - after <= reserved_for_primary,
+            **common,
+        )
+        for number in range(after + 1, after + count + 1)
+    ]
+
+
+def _last_numbers(institution, first, last):
+    """`{(department id, date, period, doctor): last number}` of the institution's sessions on
+    the days first … last, one GROUP BY: a publication numbers on from there."""
+    rows = (
+        Slot.objects.filter(institution=institution)
+        .between(first, last)
+        .order_by()
+        .values_list("department", "date", "period", "doctor")
+        .annotate(last=Max("number"))
+    )
+    return {tuple(row[:4]): row[4] for row in rows}
+
+
+def _create_slots(rows):
+    """Insert the rows; a number taken meanwhile (someone topping up the same session at the same
+    moment) is the unique constraint's, answered with Conflict: nothing was written."""
+    try:
+        with transaction.atomic():
+            return Slot.objects.bulk_create(rows, batch_size=1000)
+    except IntegrityError as error:
+        raise Conflict(
+            _("Slots of this session were published at the same moment; publish again."),
+            code="session_numbers_taken",
+        ) from error
 
 
 def publish_slots(
-    *, institution, department, date, period, count, reserved_for_primary, doctor="", acting_user
+    *,
+    institution,
+    department,
+    date,
+    period,
+    count,
+    reserved_for_primary,
+    doctor="",
+    interval_minutes=SLOT_MINUTES,
+    acting_user,
 ):
     """Create `count` slots of one session, the first `reserved_for_primary` of them reserved
     for primary-care referrals. The lead hospital must reserve at least 1/3 (issue 6 point 1).
-    Each slot returns to the public pool `slot_cutoff_hours` before its session when unbooked."""
+    They are numbered on from the session's last number, a patient every `interval_minutes`
+    from the session's start. Each slot returns to the public pool `slot_cutoff_hours` before
+    its session when unbooked."""
     ensure_acts_for(acting_user, institution, Slot)
     _check_pool(institution, department, count)
     _check_reserved(count, reserved_for_primary)
+    _check_interval(interval_minutes)
     placement = placement_on(institution, date)
     if placement and placement.role == PlacementRole.LEAD and reserved_for_primary * LEAD_SLOT_SHARE < count:
         raise _lead_share_error()
     settings = ReferralSettings.of(placement.alliance if placement else None)
+    last = _last_numbers(institution, date, date).get((department.pk, date, period, doctor), 0)
     rows = _slot_rows(
         settings,
         institution=institution,
@@ -105,8 +187,10 @@ def publish_slots(
         count=count,
         reserved_for_primary=reserved_for_primary,
         doctor=doctor,
+        interval_minutes=interval_minutes,
+        after=last,
     )
-    return Slot.objects.bulk_create(rows)
+    return _create_slots(rows)
 
 
 def publish_beds(*, institution, department, date, count, acting_user):
@@ -134,6 +218,7 @@ def return_unbooked_slots(now):
 def _clean_entry(entry):
     """The rules of one template line (the database's check constraints say the same)."""
     _check_pool(entry.institution, entry.department, entry.count)
+    _check_interval(entry.interval_minutes)  # a bed line keeps the default (the constraint's range)
     if not entry.department.active:
         raise ValidationError({"department": _("This department is closed.")})
     if entry.weekday not in Weekday.values:
@@ -195,11 +280,13 @@ def create_template_entry(
     period="",
     doctor="",
     reserved_for_primary=0,
+    interval_minutes=None,
     acting_user,
 ):
     """Add a line to the institution's weekly template: `count` slots of a department's session
     on `weekday` (0 = Monday), `reserved_for_primary` of them for referrals (at least 1/3 at the
-    lead hospital), or `count` beds of a department reserved for referred patients."""
+    lead hospital), a patient every `interval_minutes` (default 10); or `count` beds of a
+    department reserved for referred patients."""
     ensure_acts_for(acting_user, institution, PoolTemplateEntry)
     entry = PoolTemplateEntry(
         institution=institution,
@@ -210,6 +297,7 @@ def create_template_entry(
         doctor=(doctor or "").strip(),
         count=count,
         reserved_for_primary=reserved_for_primary or 0,
+        interval_minutes=interval_minutes or SLOT_MINUTES,
     )
     return _save_entry(entry)
 
@@ -228,6 +316,8 @@ def update_template_entry(entry, *, acting_user, **changes):
             value = (value or "").strip()
         elif name == "reserved_for_primary":
             value = value or 0
+        elif name == "interval_minutes":
+            value = value or SLOT_MINUTES
         setattr(entry, name, value)
     return _save_entry(entry)
 
@@ -265,7 +355,7 @@ def publish_week(institution, *, week_start, acting_user, now=None):
     settings = ReferralSettings.of(placement.alliance if placement else None)
     slots, beds = _week_rows(institution, week_start, entries, settings)
     publication = _claim_week(institution, week_start, slots, beds, acting_user, now)
-    Slot.objects.bulk_create(slots, batch_size=1000)
+    _create_slots(slots)
     Bed.objects.bulk_create(beds, batch_size=1000)
     return publication
 
@@ -321,8 +411,10 @@ def _check_lead_week(institution, entries):
 
 
 def _week_rows(institution, week_start, entries, settings):
-    """The unsaved slots and beds of the week, line by line."""
+    """The unsaved slots and beds of the week, line by line; a line is one session, numbered on
+    from what top-ups published there already (usually nothing: from 1)."""
     slots, beds = [], []
+    last = _last_numbers(institution, week_start, week_start + WEEK - datetime.timedelta(days=1))
     for entry in entries:
         day = week_start + datetime.timedelta(days=entry.weekday)
         if entry.kind == PoolKind.SLOT:
@@ -335,6 +427,8 @@ def _week_rows(institution, week_start, entries, settings):
                 count=entry.count,
                 reserved_for_primary=entry.reserved_for_primary,
                 doctor=entry.doctor,
+                interval_minutes=entry.interval_minutes,
+                after=last.get((entry.department_id, day, entry.period, entry.doctor), 0),
             )
         else:
             beds += [

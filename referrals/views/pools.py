@@ -204,6 +204,7 @@ class EntryUpdateView(EntryObjectMixin, EntryFormMixin, PoolFormView):
             "doctor": entry.doctor,
             "count": entry.count,
             "reserved_for_primary": entry.reserved_for_primary,
+            "interval_minutes": entry.interval_minutes,
         }
 
     def perform(self, form):

@@ -1,11 +1,12 @@
 """The refer-up and refer-down pages (issue 7 point 2): the form, and the htmx fragments it loads
 in place: the receivers of a sending institution, a receiver's departments (and the
 out-of-county reason), the two-week calendar of free reserved slots or beds, the free slots of
-one calendar cell, and the signed-resident lookup.
+one calendar cell (per doctor the lowest free number and its expected time), and the
+signed-resident lookup.
 
 Fragments are rendered without the page's context processors (no menu, no unread count): each
 costs the session, the user, the access facts and its own query. The calendar and a cell are
-one GROUP BY each (`SlotQuerySet.availability`, `BedQuerySet.free_by_day`)."""
+one GROUP BY each (`SlotQuerySet.availability` and `offers`, `BedQuerySet.free_by_day`)."""
 
 import datetime
 from functools import wraps
@@ -226,12 +227,15 @@ def _calendar_url(department, start, tab):
 
 
 def cell(user, department, day, period, now, chosen=None):
-    """The free slots of one calendar cell, one choice per doctor (their lowest free slot)."""
-    rows = Slot.objects.for_user(user).availability(department.institution_id, department, day, day, now)
+    """The free slots of one calendar cell, one choice per doctor: their session's lowest free
+    number, with its expected time (what a clinic hands out next)."""
+    rows = Slot.objects.for_user(user).filter(
+        institution=department.institution_id, department=department, date=day, period=period
+    )
     return {
         "day": day,
         "period_label": SlotPeriod(period).label,
-        "rows": list(rows.filter(period=period)),
+        "rows": list(rows.offers(now).order_by("doctor")),
         "chosen": chosen,
     }
 

@@ -1,7 +1,11 @@
 """The referrals API (DESIGN §8): publish and list slots and beds, create referrals with an
 Idempotency-Key, the transition actions, the error codes and scoping."""
 
+import datetime
+
 import pytest
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from alliance.choices import PlacementRole
 from referrals.choices import ReferralState
@@ -10,6 +14,7 @@ from tests.alliance.factories import InstitutionFactory, place
 from tests.referrals.factories import api_body, beds, department, member, next_week, patient, referral, slots
 
 S = ReferralState
+MINUTE = datetime.timedelta(minutes=1)
 
 
 @pytest.fixture
@@ -43,9 +48,60 @@ def test_publish_and_list_slots(client_for, county, lead_dept, lead_admin, sende
         "date",
         "period",
         "doctor",
+        "number",
+        "expected_at",
         "reserved",
         "available",
     }
+
+
+def test_slot_rows_carry_their_number_and_expected_time(client_for, county, lead_dept, lead_admin, sender):
+    """`number` (号序) and `expected_at`: the session's start plus (number − 1) × `interval_minutes`;
+    a second publication of the session numbers on."""
+    day = next_week()
+    payload = {
+        "institution": county.lead.code, "department": lead_dept.code, "date": str(day), "period": "pm",
+        "count": 3, "reserved_for_primary": 1, "doctor": "李医生", "interval_minutes": 15,
+    }  # fmt: skip
+    client = client_for(lead_admin)
+
+    first = client.post("/api/v1/slots/publish/", payload, format="json")
+    defaulted = client.post(
+        "/api/v1/slots/publish/", {**payload, "doctor": "王医生", "count": 2}, format="json"
+    )
+    refused = client.post("/api/v1/slots/publish/", {**payload, "interval_minutes": 0}, format="json")
+
+    assert first.status_code == 201, first.json()
+    start = timezone.make_aware(datetime.datetime.combine(day, datetime.time(14)))
+    assert [(row["number"], parse_datetime(row["expected_at"])) for row in first.json()] == [
+        (1, start), (2, start + 15 * MINUTE), (3, start + 30 * MINUTE),
+    ]  # fmt: skip
+    assert defaulted.status_code == 201, defaulted.json()
+    assert [row["number"] for row in defaulted.json()] == [1, 2]  # 王医生's session
+    assert refused.status_code == 400 and list(refused.json()["errors"]) == ["interval_minutes"]
+    top_up = client.post("/api/v1/slots/publish/", {**payload, "count": 1}, format="json")
+    assert [(row["number"], parse_datetime(row["expected_at"])) for row in top_up.json()] == [
+        (4, start + 45 * MINUTE)
+    ]
+    listed = client_for(sender).get(
+        "/api/v1/slots/", {"institution_code": county.lead.code, "date": str(day)}
+    )
+    row = next(row for row in listed.json()["results"] if row["id"] == first.json()[1]["id"])
+    assert (row["number"], row["expected_at"], row["starts_at"]) == (
+        2, first.json()[1]["expected_at"], first.json()[1]["starts_at"],
+    )  # fmt: skip
+
+
+def test_a_referral_books_the_slot_it_names_not_the_lowest_number(client_for, county, lead_dept, sender):
+    pool = slots(lead_dept, count=3, reserved=3)
+
+    made = client_for(sender).post(
+        "/api/v1/referrals/", body(county, lead_dept, slot=pool[2].pk), format="json"
+    )
+
+    assert made.status_code == 201, made.json()
+    assert made.json()["slot"] == pool[2].pk
+    assert list(Slot.objects.filter(referral__isnull=False).values_list("number", flat=True)) == [3]
 
 
 def test_lead_share_refused_with_400(client_for, county, lead_dept, lead_admin):

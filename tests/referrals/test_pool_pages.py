@@ -219,12 +219,14 @@ def test_editing_and_removing_a_line(client, county, lead_admin):
 
     form = client.get(url(county.lead, "lines", entry.pk, "edit")).context["form"]
     assert form.initial == {"weekday": 1, "kind": "slot", "department": dept.pk, "period": "am", "doctor": "",
-                            "count": 9, "reserved_for_primary": 3}  # fmt: skip
+                            "count": 9, "reserved_for_primary": 3, "interval_minutes": 10}  # fmt: skip
     edited = client.post(
-        url(county.lead, "lines", entry.pk, "edit"), {**form.initial, "count": 12, "reserved_for_primary": 4}
+        url(county.lead, "lines", entry.pk, "edit"),
+        {**form.initial, "count": 12, "reserved_for_primary": 4, "interval_minutes": 15},
     )
     entry.refresh_from_db()
-    assert edited.status_code == 302 and (entry.count, entry.reserved_for_primary) == (12, 4)
+    assert edited.status_code == 302
+    assert (entry.count, entry.reserved_for_primary, entry.interval_minutes) == (12, 4, 15)
 
     assert client.get(url(county.lead, "lines", entry.pk, "remove")).status_code == 200
     removed = client.post(url(county.lead, "lines", entry.pk, "remove"))
@@ -369,7 +371,7 @@ def test_the_admin_writes_template_lines_through_the_services(client, county, su
     client.force_login(superuser)
     add = "/admin/referrals/pooltemplateentry/add/"
     body = {"institution": county.lead.pk, "weekday": 0, "kind": "slot", "department": dept.pk, "period": "am",
-            "doctor": "", "count": 10, "reserved_for_primary": 3}  # fmt: skip
+            "doctor": "", "count": 10, "reserved_for_primary": 3, "interval_minutes": 10}  # fmt: skip
 
     refused = client.post(add, body, **EN)
     created = client.post(add, {**body, "reserved_for_primary": 4})

@@ -1,8 +1,10 @@
 """Slot and bed pools from a stored weekly template (issue 6 point 1): the template's rules, the
 lead hospital's shares (1/3 of each session's slots, 1/4 of its open beds every day) refused
 with the weekday and the shortfall named, a week published once (also by two clerks at once, on
-PostgreSQL), all or nothing; the shares and pool counts the indicators and pages reuse,
-against hand-made data; and the API (`/api/v1/pool-templates/`, `/api/v1/slots/publish-week/`)."""
+PostgreSQL), all or nothing; each session's slots numbered 1 … n with their expected times, a
+top-up numbering on (a number never twice, also under contention: issue 13 point 5); the shares
+and pool counts the indicators and pages reuse, against hand-made data; and the API
+(`/api/v1/pool-templates/`, `/api/v1/slots/publish-week/`)."""
 
 import datetime
 import threading
@@ -110,6 +112,8 @@ def test_other_hospitals_may_reserve_nothing(county):
         ({"kind": "bed", "reserved_for_primary": 1}, None),
         ({"kind": "chair"}, "kind"),
         ({"kind": "slot", "weekday": 7}, "weekday"),
+        ({"kind": "slot", "interval_minutes": 61}, "interval_minutes"),
+        ({"kind": "bed", "interval_minutes": 61}, "interval_minutes"),
     ],
 )
 def test_a_malformed_line_is_refused(county, fields, field):
@@ -237,6 +241,99 @@ def models_count():
     from django.db.models import Count
 
     return Count("pk")
+
+
+def numbered(**session):
+    """`(number, expected time "HH:MM", reserved)` of one session's slots, by number."""
+    rows = Slot.objects.filter(**session).order_by("number")
+    return [(row.number, timezone.localtime(row.expected_at).strftime("%H:%M"), row.reserved) for row in rows]
+
+
+def test_a_published_week_numbers_each_session_with_its_expected_times(county, lead_dept):
+    """号序 1 … n per session, the reserved share first; number n expected (n − 1) × the line's
+    minutes after the session's start (08:00, 14:00, 18:00)."""
+    line(county.lead, lead_dept, weekday=0, count=4, reserved=2, doctor="李医生")  # 10 minutes by default
+    line(county.lead, lead_dept, weekday=0, count=3, reserved=1, doctor="王医生", interval_minutes=15)
+    line(county.lead, lead_dept, weekday=1, count=3, reserved=1, period=SlotPeriod.NIGHT, interval_minutes=5)
+    for weekday in Weekday.values:
+        line(county.lead, lead_dept, weekday=weekday, kind=PoolKind.BED, count=LEAD_BEDS_A_DAY)
+    monday = monday_ahead()
+
+    services.publish_week(county.lead, week_start=monday, acting_user=None)
+
+    assert numbered(date=monday, doctor="李医生") == [
+        (1, "08:00", True), (2, "08:10", True), (3, "08:20", False), (4, "08:30", False),
+    ]  # fmt: skip
+    assert numbered(date=monday, doctor="王医生") == [
+        (1, "08:00", True),
+        (2, "08:15", False),
+        (3, "08:30", False),
+    ]
+    assert numbered(date=monday + DAY, period="night") == [
+        (1, "18:00", True), (2, "18:05", False), (3, "18:10", False),
+    ]  # fmt: skip
+
+
+def test_a_top_up_numbers_on_from_the_session(county, lead_dept):
+    day = monday_ahead()
+    publish(lead_dept, day, count=3, reserved=1)
+    publish(lead_dept, day, count=2, reserved=2, interval_minutes=20)  # added later, at its own pace
+    services.publish_slots(
+        institution=county.lead, department=lead_dept, date=day, period=SlotPeriod.AM, count=2,
+        reserved_for_primary=1, doctor="李医生", acting_user=None,
+    )  # fmt: skip
+
+    assert numbered(date=day, doctor="") == [
+        (1, "08:00", True), (2, "08:10", False), (3, "08:20", False), (4, "09:00", True), (5, "09:20", True),
+    ]  # fmt: skip
+    assert numbered(date=day, doctor="李医生") == [(1, "08:00", True), (2, "08:10", False)]  # its own session
+
+
+def test_a_week_published_after_a_top_up_numbers_on_from_it(county):
+    dept = department(county.collaborating)
+    monday = monday_ahead()
+    publish(dept, monday, count=2)
+    line(county.collaborating, dept, weekday=0, count=3, reserved=0)
+
+    services.publish_week(county.collaborating, week_start=monday, acting_user=None)
+
+    assert [number for number, _at, _reserved in numbered(date=monday)] == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("minutes", [0, 61])
+def test_a_top_up_needs_a_sensible_interval(county, lead_dept, minutes):
+    with pytest.raises(ValidationError) as error:
+        publish(lead_dept, monday_ahead(), count=3, reserved=1, interval_minutes=minutes)
+
+    assert list(error.value.message_dict) == ["interval_minutes"]
+    assert not Slot.objects.exists()
+
+
+def test_a_number_taken_at_the_same_moment_is_a_conflict_and_writes_nothing(county, lead_dept):
+    """Two top-ups of one session racing read the same last number: the unique constraint lets one
+    through, the other gets Conflict `session_numbers_taken` (on PostgreSQL: the thread test)."""
+    day = monday_ahead()
+    publish(lead_dept, day, count=2, reserved=1)
+
+    with (
+        mock.patch("referrals.services.pools._last_numbers", return_value={}),  # as if read before
+        pytest.raises(Conflict) as error,
+    ):
+        publish(lead_dept, day, count=3, reserved=1)
+
+    assert error.value.code == "session_numbers_taken"
+    assert [number for number, _at, _reserved in numbered(date=day)] == [1, 2]
+
+
+def test_the_database_refuses_a_number_twice_in_a_session(county, lead_dept):
+    first = publish(lead_dept, monday_ahead(), count=1, reserved=1)[0]
+    twin = Slot(
+        **{name: getattr(first, name) for name in ("institution", "department", "date", "period", "doctor")},
+        number=1, starts_at=first.starts_at, expected_at=first.expected_at, release_at=first.release_at,
+    )  # fmt: skip
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        twin.save()
 
 
 def test_the_lead_hospital_is_refused_a_week_short_of_beds_naming_the_day(county, lead_dept, settings):
@@ -391,11 +488,46 @@ def test_two_clerks_publishing_the_same_week_at_once(world):
     assert (Slot.objects.count(), Bed.objects.count(), PoolPublication.objects.count()) == (15, 84, 1)
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_clerks_topping_up_one_session_at_once_never_share_a_number(world):
+    """Five threads add three slots each to one session: each gets its numbers or Conflict
+    `session_numbers_taken` (nothing written); the session stays numbered 1 … n without a gap."""
+    county = world[0]
+    dept = department(county.collaborating)
+    day, threads_count = monday_ahead(), 5
+    start, outcomes, lock = threading.Barrier(threads_count), [], threading.Lock()
+
+    def top_up():
+        try:
+            start.wait()
+            publish(dept, day, count=3)
+            outcome = "published"
+        except Conflict as error:
+            outcome = error.code
+        except Exception as error:  # noqa: BLE001 - any other failure is reported by the assertion
+            outcome = repr(error)
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=top_up) for _n in range(threads_count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert set(outcomes) <= {"published", "session_numbers_taken"} and "published" in outcomes
+    numbers = list(Slot.objects.order_by("number").values_list("number", flat=True))
+    assert numbers == list(range(1, 3 * outcomes.count("published") + 1))
+
+
 # --- The shares and counts the indicators and pages reuse --------------------------------------------------
-def publish(dept, day, *, count, reserved=0, period=SlotPeriod.AM):
+def publish(dept, day, *, count, reserved=0, period=SlotPeriod.AM, **more):
     return services.publish_slots(
         institution=dept.institution, department=dept, date=day, period=period, count=count,
-        reserved_for_primary=reserved, acting_user=None,
+        reserved_for_primary=reserved, acting_user=None, **more,
     )  # fmt: skip
 
 
@@ -504,13 +636,16 @@ def test_api_template_lines_codes_in_ids_out(client_for, county, lead_dept, user
     assert row == {
         "id": entry.pk, "institution": county.lead.pk, "institution_code": county.lead.code, "weekday": 1,
         "kind": "slot", "department": lead_dept.pk, "department_code": "03", "department_name": "内科",
-        "period": "pm", "doctor": "李医生", "count": 9, "reserved_for_primary": 3,
+        "period": "pm", "doctor": "李医生", "count": 9, "reserved_for_primary": 3, "interval_minutes": 10,
     }  # fmt: skip
     listed = client.get(f"/api/v1/pool-templates/?institution_code={county.lead.code}&kind=slot").json()
     assert [line["id"] for line in listed["results"]] == [entry.pk]
 
-    patched = client.patch(f"/api/v1/pool-templates/{entry.pk}/", {"count": 12, "reserved_for_primary": 4})
-    assert patched.status_code == 200 and patched.json()["count"] == 12
+    patched = client.patch(
+        f"/api/v1/pool-templates/{entry.pk}/", {"count": 12, "reserved_for_primary": 4, "interval_minutes": 5}
+    )
+    assert patched.status_code == 200
+    assert (patched.json()["count"], patched.json()["interval_minutes"]) == (12, 5)
     deleted = client.delete(f"/api/v1/pool-templates/{entry.pk}/")
     assert deleted.status_code == 204
     assert not PoolTemplateEntry.objects.exists()

@@ -5,6 +5,8 @@ service errors on the form, the one-time token, and scope."""
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from alliance.choices import PlacementRole
@@ -278,6 +280,63 @@ def test_clicking_a_cell_lists_one_choice_per_doctor_and_its_first_free_slot(
     rows = response.context["cell"]["rows"]
     assert [(row["doctor"], row["free"]) for row in rows] == [("李医生", 3), ("王医生", 1), ("钱医生", 1)]
     assert f'name="slot" value="{first_li.pk}"' in response.content.decode()
+
+
+def _cell(client, lead_dept, day):
+    return client.get(
+        "/referrals/new/slots/", {"to_department": lead_dept.pk, "date": day.isoformat(), "period": "am"}
+    )
+
+
+def test_a_cell_offers_the_lowest_free_number_with_its_expected_time(client, county, sender, lead_dept):
+    """Taken numbers are skipped, also a number in the middle booked through the API by its id."""
+    day = next_week()
+    first, second, third, _fourth = slots(lead_dept, count=4, reserved=4, date=day)
+    referral(county.branches[1], county.lead, to_department=lead_dept, slot=second, n=5)  # a given id
+    client.force_login(sender)
+
+    offered = _cell(client, lead_dept, day)
+    referral(county.branches[1], county.lead, to_department=lead_dept, slot=first, n=6)
+    then = _cell(client, lead_dept, day)
+
+    row = offered.context["cell"]["rows"][0]
+    assert (row["doctor"], row["free"], row["first"], row["first_number"]) == ("李医生", 3, first.pk, 1)
+    assert timezone.localtime(row["first_at"]).strftime("%H:%M") == "08:00"
+    assert f'name="slot" value="{first.pk}"' in offered.content.decode()
+    assert "No. 1, about 08:00" in offered.content.decode()
+    row = then.context["cell"]["rows"][0]
+    assert (row["free"], row["first"], row["first_number"]) == (2, third.pk, 3)
+    assert "No. 3, about 08:20" in then.content.decode()
+
+
+def test_the_lowest_number_is_offered_not_the_lowest_id(client, sender, lead_dept):
+    day = next_week()
+    early, late = slots(lead_dept, count=2, reserved=2, date=day)
+    # the numbers swapped (through a free number: one number once per session)
+    Slot.objects.filter(pk=early.pk).update(number=3)
+    Slot.objects.filter(pk=late.pk).update(number=1)
+    client.force_login(sender)
+
+    row = _cell(client, lead_dept, day).context["cell"]["rows"][0]
+
+    assert (row["first"], row["first_number"]) == (late.pk, 1)
+
+
+def test_a_cell_is_one_query_however_many_doctors_and_slots(
+    client, county, sender, lead_dept, django_assert_num_queries
+):
+    day = _hand_made_slots(county, lead_dept, sender)
+    client.force_login(sender)
+    _cell(client, lead_dept, day)
+    with CaptureQueriesContext(connection) as few:
+        _cell(client, lead_dept, day)
+    for n in range(4):
+        slots(lead_dept, count=5, reserved=5, date=day, doctor=f"医生{n}")
+
+    with django_assert_num_queries(len(few.captured_queries)):
+        response = _cell(client, lead_dept, day)
+
+    assert len(response.context["cell"]["rows"]) == 7
 
 
 def test_weeks_move_in_place_from_today_and_never_before(client, sender, lead_dept):

@@ -164,7 +164,7 @@ def test_list_shows_the_booked_slot(client, county, lead_dept, receiver):
 
     _row, values = response.context["rows"][0]
     booked = dict(zip([column.key for column in response.context["columns"]], values, strict=True))["booked"]
-    assert slot.date.isoformat() in booked and "王主任" in booked
+    assert slot.date.isoformat() in booked and "王主任" in booked and number_and_time(1, "08:00") in booked
     assert f"<td>{booked}</td>" in html(response)
 
 
@@ -213,6 +213,11 @@ def test_filters_direction_urgency_department_and_dates(client, county, receiver
     assert ids(direction="up") == sorted([routine.pk, urgent.pk, old.pk])
     assert ids(direction="down") == []
     assert ids("outbox", direction="down") == [down.pk]
+
+
+def number_and_time(number, time):
+    """How the pages show a slot's number and expected time (in the language of the test)."""
+    return gettext("No. %(number)s, about %(time)s") % {"number": number, "time": time}
 
 
 def department_options(response):
@@ -491,7 +496,7 @@ def test_referral_page_queries_do_not_grow_with_the_timeline(client, county, lea
 
 # --- the referral page ----------------------------------------------------------------------------
 def test_referral_page_shows_the_facts_and_timeline(client, county, lead_dept, sender, receiver):
-    slot = slots(lead_dept, doctor="王主任")[0]
+    slot = slots(lead_dept, doctor="王主任")[2]
     made = signed_up(county, 1, to_department=lead_dept, slot=slot, acting_user=sender)
     accepted(made, receiver)
     client.force_login(receiver)
@@ -503,6 +508,7 @@ def test_referral_page_shows_the_facts_and_timeline(client, county, lead_dept, s
     for text in (
         county.home.name, county.lead.name, lead_dept.name, made.patient_id_masked, "INS000001",
         "I10", "血压控制不佳", "王主任", slot.date.isoformat(), str(S.ACCEPTED.label), "签约**",
+        number_and_time(3, "08:20"),
     ):  # fmt: skip
         assert text in page, text
     assert 'class="priority-mark"' in page
@@ -521,6 +527,18 @@ def test_refer_back_links_both_ways(client, county, receiver):
 
     assert f'href="/referrals/{back.pk}/"' in original
     assert f'href="/referrals/{made.pk}/"' in returned
+
+
+def test_accept_offers_each_sessions_lowest_free_number(client, county, lead_dept, receiver):
+    first, second, _third = slots(lead_dept)
+    up(county, 9, to_department=lead_dept, slot=first)
+    made = up(county, 1, to_department=lead_dept)
+    client.force_login(receiver)
+
+    page = html(client.get(f"/referrals/{made.pk}/"))
+
+    assert f'value="slot:{second.pk}"' in page and f'value="slot:{first.pk}"' not in page
+    assert number_and_time(2, "08:10") in page
 
 
 def test_accept_with_a_slot_by_plain_post_redirects(client, county, lead_dept, receiver):
@@ -742,7 +760,7 @@ def test_a_slot_taken_meanwhile_is_shown_on_the_form(client, county, lead_dept, 
 
 # --- the slip -------------------------------------------------------------------------------------
 def test_slip_shows_the_referral_and_the_booked_slot(client, county, lead_dept, receiver):
-    slot = slots(lead_dept, doctor="王主任")[0]
+    slot = slots(lead_dept, doctor="王主任")[1]  # the session's second number, 10 minutes on
     made = up(county, 1, to_department=lead_dept, slot=slot, urgency=Urgency.URGENT)
     client.force_login(receiver)
 
@@ -753,6 +771,7 @@ def test_slip_shows_the_referral_and_the_booked_slot(client, county, lead_dept, 
         county.alliance.name, gettext("Two-way referral slip"), response.context["serial"], "张*",
         made.patient_id_masked, county.home.name, county.lead.name, lead_dept.name, "I10", "血压控制不佳",
         str(Urgency.URGENT.label), slot.date.strftime("%Y-%m-%d"), str(slot.get_period_display()), "王主任",
+        f'<strong class="slip-number">{number_and_time(2, "08:10")}</strong>',
         gettext("Referral within the alliance: the deductible is counted continuously"),
         gettext("Referring doctor (signature)"), gettext("Receiving doctor (signature)"),
         "window.print()", '<style media="print">',
