@@ -8,32 +8,35 @@ The load is a list of steps, each a function of a `SeedContext` (seeded random s
 scale, the objects built so far); a later issue adds its own step (encounters, referrals,
 pharmacy, finance) at the end of STEPS and its amounts to `context.Scale`.
 
+The demo is anchored to the day it is made (`today`, by default today's local date): the year
+of activity, the pools and the open referrals are relative to it (context.DemoDates).
+
 Idempotent: when the demo alliance exists the steps are skipped and only the accounts and
 their password are checked, so a second run changes nothing (flush the database to rebuild,
-e.g. with another seed or scale). A county loaded before the activity or the referrals existed
-gets only those steps.
+e.g. with another seed, scale or day). A county loaded before the activity or the referrals
+existed gets only those steps, anchored to the day of this run.
 """
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from auditlog.context import disable_auditlog
 from django.db import transaction
 
 from alliance.choices import PlacementRole
 from alliance.models import Alliance, Department, Institution
-from alliance.querysets import today
+from alliance.querysets import today as alliance_today
 from encounters.models import Admission, OutpatientVisit
 from members.models import SignedResident, StaffMember
 from referrals.models import Referral
 
 from . import accounts, activity, county, governance, referrals, staff, teams
 from .accounts import DEFAULT_PASSWORD, demo_password
-from .context import DEFAULT_SCALE, SCALES, SeedContext
+from .context import DEFAULT_SCALE, EARLIEST_ANCHOR, SCALES, DemoDates, SeedContext
 
 __all__ = [
-    "DEFAULT_PASSWORD", "DEFAULT_SCALE", "SCALES", "STEPS", "DemoResult", "demo_password", "seed_demo",
-    "summary",
+    "DEFAULT_PASSWORD", "DEFAULT_SCALE", "EARLIEST_ANCHOR", "SCALES", "STEPS", "DemoDates", "DemoResult",
+    "demo_password", "seed_demo", "summary",
 ]  # fmt: skip
 
 ACTIVITY_STEPS = (activity.register_clients, activity.record_visits, activity.record_admissions)
@@ -59,22 +62,25 @@ STEPS = (
 @dataclass
 class DemoResult:
     """What a run did: the logins to print, whether the county was built now (False: it was
-    there already) and how long each step took, in seconds."""
+    there already), the dates of its anchor and how long each step took, in seconds."""
 
     alliance: Alliance
     logins: list
     built: bool
+    dates: DemoDates
     timings: list = field(default_factory=list)
 
 
 @transaction.atomic
-def seed_demo(*, seed=2026, scale=DEFAULT_SCALE):
-    """Build the demo county unless it exists, then ensure the demo accounts and password."""
+def seed_demo(*, seed=2026, scale=DEFAULT_SCALE, today=None):
+    """Build the demo county unless it exists, then ensure the demo accounts and password.
+    `today` is the anchor (default: today's local date, the one read of the clock)."""
+    dates = DemoDates(today or alliance_today())
     keeper = accounts.PasswordKeeper(demo_password())
     admin = accounts.ensure_admin(keeper)
     alliance = Alliance.objects.filter(name=county.ALLIANCE_NAME).first()
     timings = []
-    context = SeedContext(seed=seed, scale=SCALES[scale], acting_user=admin)
+    context = SeedContext(seed=seed, scale=SCALES[scale], dates=dates, acting_user=admin)
     if alliance is None:
         alliance = _build(context, timings, STEPS)
     else:
@@ -84,7 +90,9 @@ def seed_demo(*, seed=2026, scale=DEFAULT_SCALE):
         if later:
             _build(_reload(context, alliance), timings, later)
     logins = accounts.ensure_accounts(alliance, keeper, acting_user=admin)
-    return DemoResult(alliance=alliance, logins=logins, built=bool(timings), timings=timings)
+    return DemoResult(
+        alliance=alliance, logins=logins, built=bool(timings), dates=context.dates, timings=timings
+    )
 
 
 def _build(context, timings, steps):
@@ -105,11 +113,15 @@ def _build(context, timings, steps):
 
 def _reload(context, alliance):
     """The context of a county loaded earlier, for the steps that come after it: the plan (its
-    codes and places do not depend on the seed), institutions and departments by code."""
+    codes and places do not depend on the seed), institutions and departments by code, and the
+    day its village clinic moved (the county's history wins over this run's anchor)."""
     context.alliance, context.plan = alliance, county.county_plan(context.seed)
     context.institutions = Institution.objects.in_bulk(
         [spec.code for spec in context.plan], field_name="code"
     )
+    moved_on = county.moved_on(context)
+    if moved_on is not None:
+        context.dates = replace(context.dates, move_on=moved_on)
     for department in Department.objects.filter(
         institution__in=list(context.institutions.values())
     ).select_related("institution"):
@@ -122,7 +134,7 @@ def summary(alliance):
     hospitals = (PlacementRole.LEAD, PlacementRole.COLLABORATING)
 
     def placed(**filters):
-        return Institution.objects.placed_on(today(), alliance=alliance, **filters)
+        return Institution.objects.placed_on(alliance_today(), alliance=alliance, **filters)
 
     return {
         "hospitals": placed(role__in=hospitals).count(),

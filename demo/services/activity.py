@@ -2,8 +2,10 @@
 the hospitals' HIS and the insurance feed would have sent them, bulk-inserted (bulk.py) rather
 than sent through the ingestion service: millions of rows must load in seconds.
 
-- Period: the twelve whole months before the month of ACTIVITY_ANCHOR (2025-11 … 2026-10), a
-  fixed date rather than the clock, so a seed always gives the same rows.
+- Period: the twelve whole months before the month of the anchor (context.DemoDates: with the
+  anchor 2026-12-03, 2025-12 … 2026-11), so the dashboards' last full month is the month before
+  the one `make demo` runs in, and a seed with an anchor always gives the same rows. Nothing is
+  received after the anchor (activity_rows.Calendar).
 - Visits: about 60% in primary care (branches and village clinics), the lead hospital the
   biggest single institution; ~95% by county residents, the rest by neighbouring counties'; a
   few percent of residents' visits outside the county, reported by the insurance feed.
@@ -11,10 +13,10 @@ than sent through the ingestion service: millions of rows must load in seconds.
   false), the rest at the county hospitals and the branches' wards.
 - Senders: every hospital and branch has its HIS client (`his_lead`, `his_township`, else
   `his_<code>`); a branch's HIS also sends its village clinics' rows (乡村一体化), so the clinic
-  that changed branch on MOVE_ON is sent by its old branch before and its new one after.
-- Submission control: the maternal-child health centre's HIS stops sending from 2026-10-24 (an
-  interface outage) and one village clinic of 浦南街道 stops from 2026-10-20 (no doctor on
-  duty), so October shows two silent institutions.
+  that changed branch on the move day is sent by its old branch before and its new one after.
+- Submission control: the maternal-child health centre's HIS stops sending from the 24th of the
+  last month (an interface outage) and one village clinic of 浦南街道 stops from its 20th (no
+  doctor on duty), so the last month shows two silent institutions.
 - Patients: a pool of resident IDs of the county (the signed residents first, then synthetic
   valid GB 11643 numbers) hashed once each with `patient_key`; chronic patients, the front of
   the pool, visit most often. No raw ID is stored.
@@ -34,13 +36,12 @@ from . import casemix as mix
 from .accounts import ACCOUNTS, ensure_user
 from .activity_rows import Calendar, admission_rows, visit_rows
 from .bulk import insert_rows
-from .context import ACTIVITY_ANCHOR, MOVE_ON, step_random
+from .context import step_random
 from .county import REGION_CODE, village_code
 from .identifiers import birth_date, resident_id
 
-PERIOD_START = datetime.date(ACTIVITY_ANCHOR.year - 1, ACTIVITY_ANCHOR.month, 1)
-PERIOD_END = ACTIVITY_ANCHOR.replace(day=1)  # exclusive
-SILENT = {"H0003": datetime.date(2026, 10, 24), village_code("浦南街道", 3): datetime.date(2026, 10, 20)}
+# The day of the last month from which an institution stops sending (submission control).
+SILENT = {"H0003": 24, village_code("浦南街道", 3): 20}
 # Shares of visits and admissions (percent) by kind of institution: branches share theirs by
 # staff (visits) and open beds (admissions), village clinics evenly. Primary care: 38 + 22.
 VISIT_SHARES = {"lead": 24, "tcm": 10, "mch": 6, PlacementRole.BRANCH: 38, PlacementRole.VILLAGE: 22}
@@ -102,7 +103,9 @@ def record_visits(ctx):
     """`scale.visits` outpatient visits over the period, inserted in bulk."""
     if recorded(ctx.alliance):
         return
-    rows = visit_rows(layout(ctx), patient_pool(ctx), ctx.rng("visits"), ctx.scale.visits, calendar())
+    rows = visit_rows(
+        layout(ctx), patient_pool(ctx), ctx.rng("visits"), ctx.scale.visits, Calendar(ctx.dates)
+    )
     insert_rows(OutpatientVisit, VISIT_COLUMNS, rows)
 
 
@@ -111,13 +114,9 @@ def record_admissions(ctx):
     if Admission.objects.filter(alliance=ctx.alliance).exists():
         return
     rows = admission_rows(
-        layout(ctx), patient_pool(ctx), ctx.rng("admissions"), ctx.scale.admissions, calendar()
+        layout(ctx), patient_pool(ctx), ctx.rng("admissions"), ctx.scale.admissions, Calendar(ctx.dates)
     )
     insert_rows(Admission, ADMISSION_COLUMNS, rows)
-
-
-def calendar():
-    return Calendar(PERIOD_START, PERIOD_END, MOVE_ON)
 
 
 # --- What the generators see -------------------------------------------------------------------
@@ -130,7 +129,7 @@ class Site:
     tier: str  # casemix.VILLAGE, BRANCH or HOSPITAL
     in_county: bool  # its region is the county's (every member of a county alliance)
     departments: dict  # department code → id
-    senders: tuple  # (user id, source) of the client sending its rows before MOVE_ON, and from it
+    senders: tuple  # (user id, source) of the client sending its rows before the move day, and from it
     visit_weight: float
     admission_weight: float
     tcm_share: float  # share of its rows flagged TCM outside the TCM departments
@@ -175,7 +174,7 @@ def layout(ctx):
 def _site(ctx, spec, kind, departments, weights):
     village = kind == PlacementRole.VILLAGE
     # A village clinic's rows come from its branch's HIS (乡村一体化), the moved one's from its
-    # old branch before MOVE_ON and its new one from that day.
+    # old branch before the move day and its new one from that day.
     senders = (spec.parent, spec.parent_now) if village else (spec.code, spec.code)
     source = SOURCES[PlacementRole.BRANCH if village else kind]
     institution = ctx.institutions[spec.code]
@@ -189,7 +188,7 @@ def _site(ctx, spec, kind, departments, weights):
         visit_weight=weights[0],
         admission_weight=weights[1],
         tcm_share=TCM_SHARES.get(kind, 0.0),
-        silent_from=SILENT.get(spec.code),
+        silent_from=ctx.dates.last_month.replace(day=SILENT[spec.code]) if spec.code in SILENT else None,
     )
 
 
@@ -209,39 +208,43 @@ def patient_pool(ctx):
     if ctx.patients is None:
         signed = SignedResident.objects.filter(institution__in=list(ctx.institutions.values())).order_by("pk")
         ctx.patients = draw_patients(
-            ctx.seed, ctx.scale.patients, list(signed.values_list("patient_key", "birth_date", "gender"))
+            ctx.seed,
+            ctx.scale.patients,
+            list(signed.values_list("patient_key", "birth_date", "gender")),
+            ctx.dates.anchor,
         )
     return ctx.patients
 
 
-def draw_patients(seed, count, signed):
-    """A pure function of the seed and the signed residents' (key, birth date, gender): every
-    other patient gets a valid resident ID, hashed once here and then forgotten."""
+def draw_patients(seed, count, signed, anchor):
+    """A pure function of the seed, the signed residents' (key, birth date, gender) and the
+    anchor (ages are counted on it): every other patient gets a valid resident ID, hashed once
+    here and then forgotten."""
     rng = step_random(seed, "patients")
     pool, seen = PatientPool([], [], []), set()
     for key, born, gender in signed:
-        _add_resident(pool, seen, key, born, gender == Gender.FEMALE)
+        _add_resident(pool, seen, key, born, gender == Gender.FEMALE, anchor)
     while len(pool.residents) < count:
-        number, born, female = _person(rng, REGION_CODE)
-        _add_resident(pool, seen, patient_key(number), born, female)
+        number, born, female = _person(rng, REGION_CODE, anchor)
+        _add_resident(pool, seen, patient_key(number), born, female, anchor)
     while len(pool.neighbours) < count * NEIGHBOURS_PER_RESIDENT:
         region = rng.choice(mix.NEIGHBOUR_REGIONS)
-        number, _born, _female = _person(rng, region)
+        number, _born, _female = _person(rng, region, anchor)
         pool.neighbours.append((patient_key(number), region))
     return pool
 
 
-def _add_resident(pool, seen, key, born, female):
+def _add_resident(pool, seen, key, born, female, anchor):
     if key in seen:
         return
     seen.add(key)
     pool.residents.append(key)
-    if female and 20 <= (ACTIVITY_ANCHOR - born).days // 365 <= 42:
+    if female and 20 <= (anchor - born).days // 365 <= 42:
         pool.mothers.append(key)
 
 
-def _person(rng, region):
+def _person(rng, region, anchor):
     low, high, _weight = rng.choices(PATIENT_AGES, weights=[age[2] for age in PATIENT_AGES])[0]
-    born = birth_date(rng, age_from=low, age_to=high, on=ACTIVITY_ANCHOR)
+    born = birth_date(rng, age_from=low, age_to=high, on=anchor)
     female = rng.random() < 0.5
     return resident_id(region, born, rng.randrange(0, 999, 2) + (0 if female else 1)), born, female

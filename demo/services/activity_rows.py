@@ -34,22 +34,33 @@ RESIDENT, OUTSIDE, NON_RESIDENT_KIND = "resident", "outside", "non-resident"
 
 
 class Calendar:
-    """The days of the period and the texts rows need, by day index."""
+    """The days of the period (context.DemoDates) and the texts rows need, by day index.
 
-    def __init__(self, start, end, move_on):
+    Nothing arrives after the anchor: a row sent late, or a claim the insurance agency would
+    settle after it, came in the day before (its night batch ends on the anchor's morning)."""
+
+    def __init__(self, dates):
+        start, end = dates.period_start, dates.period_end
         self.days = [start + datetime.timedelta(days=n) for n in range((end - start).days)]
         first = start - datetime.timedelta(days=MARGIN)
         self.text = [str(first + datetime.timedelta(days=n)) for n in range(len(self.days) + 2 * MARGIN)]
         self.month = [f"{day:%Y-%m}-01" for day in self.days]
-        self.moved = [int(day >= move_on) for day in self.days]
+        self.moved = [int(day >= dates.move_on) for day in self.days]
+        self.holidays = mix.holidays(sorted({day.year for day in self.days}))
+        eve = dates.anchor - datetime.timedelta(days=1)
+        self.last_received = (eve - first).days  # index in `text` of the anchor's eve
         # The insurance agency sends a month's settled claims between the 5th and the 15th of the next.
-        self.settled = {
-            month: [str(_next_month(day).replace(day=n)) for n in range(5, 16)]
-            for month, day in zip(self.month, self.days, strict=True)
-        }
+        self.settled = {}
+        for month, day in zip(self.month, self.days, strict=True):
+            settled = [_next_month(day).replace(day=n) for n in range(5, 16)]
+            self.settled[month] = [str(day) for day in settled if day <= eve] or [str(eve)]
 
     def date(self, index, offset=0):
         return self.text[index + MARGIN + offset]
+
+    def received(self, index, late):
+        """The UTC date text of the night batch sending a row of day `index`, `late` days late."""
+        return self.text[min(index + MARGIN + late, self.last_received)]
 
 
 def _next_month(day):
@@ -135,7 +146,7 @@ class RowMaker:
         and when it arrived, in the next night's batch or a few days late."""
         user, source = site.senders[self.calendar.moved[index]]
         late = 0 if site.silent_from or self.random() >= LATE else 1 + int(self.random() * 6)
-        received = f"{self.calendar.date(index, late)} {NIGHT[int(self.random() * len(NIGHT))]}"
+        received = f"{self.calendar.received(index, late)} {NIGHT[int(self.random() * len(NIGHT))]}"
         return user, source, next(self.numbers[user]), received
 
     def settled(self, month):
@@ -174,7 +185,7 @@ def visit_rows(layout, patients, rng, total, calendar):
     """`total` outpatient visits over the calendar's days."""
     maker = RowMaker(layout, patients, rng, calendar)
     weights = [
-        mix.VISIT_MONTHS[day.month - 1] * mix.VISIT_WEEKDAYS[day.weekday()] * mix.HOLIDAYS.get(day, 1.0)
+        mix.VISIT_MONTHS[day.month - 1] * mix.VISIT_WEEKDAYS[day.weekday()] * calendar.holidays.get(day, 1.0)
         for day in calendar.days
     ]
     for index, count in enumerate(spread(total, weights)):
@@ -241,7 +252,7 @@ def admission_rows(layout, patients, rng, total, calendar):
     weights = [
         mix.ADMISSION_MONTHS[day.month - 1]
         * mix.DISCHARGE_WEEKDAYS[day.weekday()]
-        * mix.HOLIDAYS.get(day, 1.0)
+        * calendar.holidays.get(day, 1.0)
         for day in calendar.days
     ]
     for index, count in enumerate(spread(total, weights)):

@@ -3,9 +3,9 @@
 Diagnoses (ICD-10, the codes Chinese HIS systems send) with their weights per tier of
 institution, the departments (诊疗科目代码) that treat them in order of preference, and the
 seasons: a winter respiratory peak (流感季, December to February), summer gastroenteritis, fewer
-visits at weekends and over the Spring Festival (2026-02-17) and National Day holidays. Costs
-follow the tier: a village visit ¥30-80, a township one ¥80-200, a county one ¥200-600;
-admissions ¥3,000-15,000 with insurance paying 55-75% in the county.
+visits at weekends and over the public holidays (the Spring Festival, National Day) of whichever
+year the activity covers. Costs follow the tier: a village visit ¥30-80, a township one ¥80-200,
+a county one ¥200-600; admissions ¥3,000-15,000 with insurance paying 55-75% in the county.
 """
 
 import datetime
@@ -23,16 +23,46 @@ ADMISSION_MONTHS = (1.1, 0.92, 1.02, 1.0, 0.97, 0.95, 0.93, 0.95, 0.98, 0.97, 1.
 # Monday first: outpatient clinics are busiest on Monday; fewer discharges at weekends.
 VISIT_WEEKDAYS = (1.25, 1.08, 1.02, 1.0, 1.0, 0.72, 0.55)
 DISCHARGE_WEEKDAYS = (1.05, 1.1, 1.1, 1.1, 1.15, 0.85, 0.55)
-# Public holidays of the period (国务院办公厅 2025 and 2026 holiday notices).
-HOLIDAYS = {
-    **{datetime.date(2026, 1, day): 0.7 for day in (1, 2, 3)},
-    **{datetime.date(2026, 2, day): 0.45 for day in range(15, 24)},  # 春节
-    **{datetime.date(2026, 4, day): 0.75 for day in (4, 5, 6)},
-    **{datetime.date(2026, 5, day): 0.75 for day in range(1, 6)},
-    **{datetime.date(2026, 6, day): 0.75 for day in (19, 20, 21)},
-    **{datetime.date(2026, 9, day): 0.75 for day in (25, 26, 27)},
-    **{datetime.date(2026, 10, day): 0.6 for day in range(1, 8)},  # 国庆
+# Public holidays as the State Council's notices (国务院办公厅) lay them out, e.g. in 2026: the
+# solar ones on the same days every year ((month, day), days, factor): 元旦, 清明, 劳动节, 国庆.
+SOLAR_HOLIDAYS = (((1, 1), 3, 0.7), ((4, 4), 3, 0.75), ((5, 1), 5, 0.75), ((10, 1), 7, 0.6))
+# The lunar ones from their festival (days from it, factor): 春节 from two days before New
+# Year's Day to the sixth after, 端午 and 中秋 three days from the festival.
+LUNAR_HOLIDAYS = ((range(-2, 7), 0.45), (range(3), 0.75), (range(3), 0.75))
+# The festivals' dates (春节, 端午, 中秋) by year; a year past the table has only the solar holidays.
+LUNAR_FESTIVALS = {
+    2025: ((1, 29), (5, 31), (10, 6)),
+    2026: ((2, 17), (6, 19), (9, 25)),
+    2027: ((2, 6), (6, 9), (9, 15)),
+    2028: ((1, 26), (5, 28), (10, 3)),
+    2029: ((2, 13), (6, 16), (9, 22)),
+    2030: ((2, 3), (6, 5), (9, 12)),
+    2031: ((1, 23), (6, 24), (10, 1)),
+    2032: ((2, 11), (6, 12), (9, 19)),
+    2033: ((1, 31), (6, 1), (9, 8)),
+    2034: ((2, 19), (6, 20), (9, 27)),
+    2035: ((2, 8), (6, 10), (9, 16)),
 }
+
+
+def holidays(years):
+    """{day: visit factor} of the public holidays of `years`; where two overlap (中秋 in the
+    National Day week), the lower factor."""
+    factors = {}
+
+    def add(day, factor):
+        factors[day] = min(factor, factors.get(day, factor))
+
+    for year in years:
+        for (month, first), days, factor in SOLAR_HOLIDAYS:
+            for n in range(days):
+                add(datetime.date(year, month, first) + datetime.timedelta(days=n), factor)
+        festivals = LUNAR_FESTIVALS.get(year, ())
+        for (month, day), (offsets, factor) in zip(festivals, LUNAR_HOLIDAYS[: len(festivals)], strict=True):
+            for n in offsets:
+                add(datetime.date(year, month, day) + datetime.timedelta(days=n), factor)
+    return factors
+
 
 VILLAGE, BRANCH, HOSPITAL = "village", "branch", "hospital"
 GP = "02"  # 全科医疗科: the general practice of every branch and village clinic

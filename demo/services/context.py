@@ -1,10 +1,17 @@
-"""What every step of the demo load shares: the scale, the fixed dates and the seeded sources of
-randomness (issue 3 point 6).
+"""What every step of the demo load shares: the scale, the demo's dates and the seeded sources
+of randomness (issue 3 point 6).
 
 Determinism: every step draws from its own `random.Random` and Faker, both seeded from the
 `--seed` and the step's name, so the same seed builds the same county, and a step added by a
 later issue (encounters, referrals, pharmacy, finance) does not shift the data of earlier steps.
-Nothing reads the clock for a data date: the dates below are fixed.
+
+The clock is read once, for the anchor (issue 13 point 5): the day the demo is made, today's
+local date unless `seed_demo --today` pins it. Every data date of the last year derives from
+the anchor (`DemoDates`), so open referrals book slots and beds to come whenever `make demo`
+runs, and the same seed with the same anchor gives the same rows. The founding history
+(FOUNDED, the 2022 election, transfers and document versions up to 2025) stays fixed: it lies
+before any anchor the demo accepts (EARLIEST_ANCHOR). The clock is looked at once more, only to
+cap the team places at today when the anchor lies ahead of it (teams.py).
 """
 
 import datetime
@@ -15,16 +22,72 @@ from faker import Faker
 
 # The alliance was founded, and every founding placement, posting and membership begins, here.
 FOUNDED = datetime.date(2019, 10, 1)
-# A village clinic moves to another township branch on this day, so the history shows a change.
-MOVE_ON = datetime.date(2026, 7, 1)
-# Years with a population figure, secondments and governance activity.
-YEARS = tuple(range(2020, 2027))
-# Ages of signed residents are counted on this day (never today(): the data must not drift).
-AGE_REFERENCE = datetime.date(2026, 1, 1)
-# The demo's "today" for the encounter activity (issue 5 point 5): the day this demo was made.
-# Activity covers the twelve whole months before its month (2025-11 … 2026-10), so the same
-# seed gives the same rows whenever it runs; the dashboards still show the latest months.
-ACTIVITY_ANCHOR = datetime.date(2026, 11, 22)
+FIRST_YEAR = FOUNDED.year + 1  # the first whole year: population, secondments, governance
+# The fixed history ends in 2025 (see the docstring): an earlier anchor would precede it.
+EARLIEST_ANCHOR = datetime.date(2026, 1, 1)
+ACTIVITY_MONTHS = 12  # whole months of encounter activity before the anchor's month
+MOVE_MONTHS_BACK = 4  # the village clinic moves this many months before the anchor's month
+
+
+def add_months(day, months):
+    """The same day of the month `months` later (earlier when negative); for firsts of months."""
+    month = day.month - 1 + months
+    return day.replace(year=day.year + month // 12, month=month % 12 + 1)
+
+
+@dataclass(frozen=True)
+class DemoDates:
+    """Every date of the demo's last year, derived from its anchor (the demo's "today"). At the
+    anchor 2026-11-22, the day this demo was first made, they are the dates it used to fix."""
+
+    anchor: datetime.date
+    # A village clinic moves to another township branch on this day, inside the activity year,
+    # so the history shows a change: by default the first of the month MOVE_MONTHS_BACK months
+    # before the anchor's; a county loaded earlier passes the day it moved then.
+    move_on: datetime.date | None = None
+
+    def __post_init__(self):
+        if self.anchor < EARLIEST_ANCHOR:
+            raise ValueError(f"the demo's anchor must be on or after {EARLIEST_ANCHOR}: {self.anchor}")
+        if self.move_on is None:
+            object.__setattr__(self, "move_on", add_months(self.period_end, -MOVE_MONTHS_BACK))
+
+    @property
+    def period_start(self):
+        """The first day of the activity: ACTIVITY_MONTHS whole months before the anchor's month."""
+        return add_months(self.period_end, -ACTIVITY_MONTHS)
+
+    @property
+    def period_end(self):
+        """The first day of the anchor's month, the end (exclusive) of the activity."""
+        return self.anchor.replace(day=1)
+
+    @property
+    def last_month(self):
+        """The first day of the last whole month of activity (the dashboards' latest month)."""
+        return add_months(self.period_end, -1)
+
+    @property
+    def years(self):
+        """Years with a population figure, secondments and governance activity."""
+        return tuple(range(FIRST_YEAR, self.anchor.year + 1))
+
+    @property
+    def last_signing(self):
+        """The last day a resident signs a contract: the eve of the default move day, so that
+        every contract is a few months old."""
+        return add_months(self.period_end, -MOVE_MONTHS_BACK) - datetime.timedelta(days=1)
+
+    @property
+    def age_reference(self):
+        """Ages of signed residents are counted on this day: January 1 of the year of the last
+        signing, so the youngest is born before it."""
+        return datetime.date(self.last_signing.year, 1, 1)
+
+    @property
+    def pool_start(self):
+        """The Monday of the anchor's week: the first week of slots and beds published."""
+        return self.anchor - datetime.timedelta(days=self.anchor.weekday())
 
 
 @dataclass(frozen=True)
@@ -91,12 +154,13 @@ def step_faker(seed, step):
 
 @dataclass
 class SeedContext:
-    """The state handed from step to step: the seed, the scale, the acting user and every object
-    built so far, keyed by the codes and keys of the county plan (never by database id, which
-    differs between databases)."""
+    """The state handed from step to step: the seed, the scale, the dates of the anchor, the
+    acting user and every object built so far, keyed by the codes and keys of the county plan
+    (never by database id, which differs between databases)."""
 
     seed: int
     scale: Scale
+    dates: DemoDates
     acting_user: object = None
     plan: list = field(default_factory=list)  # county.InstitutionSpec in registration order
     alliance: object = None

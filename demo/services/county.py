@@ -14,12 +14,13 @@ from alliance import services as alliance_services
 from alliance.choices import AllianceKind, InstitutionLevel, PlacementRole
 from alliance.department_codes import COMMON_SUBJECTS, STANDARD_SUBJECTS
 
-from .context import FOUNDED, MOVE_ON, step_random
+from .context import FOUNDED, step_random
 from .identifiers import credit_code
 
 REGION_CODE = "330726"  # 浦江县, 浙江省金华市
 ALLIANCE_NAME = "浦江县医共体"
-# Resident population (常住人口) per year: demo figures near the county's census figure.
+# Resident population (常住人口) per year: demo figures near the county's census figure; later
+# years (up to the anchor's) grow by POPULATION_GROWTH a year.
 POPULATION = {
     2020: 461_800,
     2021: 463_200,
@@ -29,6 +30,8 @@ POPULATION = {
     2025: 468_600,
     2026: 469_800,
 }
+POPULATION_GROWTH = 1_200
+
 DEPARTMENT_NAMES = {**STANDARD_SUBJECTS, **COMMON_SUBJECTS}
 
 LEAD_DEPARTMENTS = (
@@ -72,7 +75,7 @@ TOWNSHIPS = (
 )
 # The township branch of the demo accounts (township_admin, township_doctor, his_township).
 DEMO_TOWNSHIP = "黄宅镇"
-# The first village clinic of this township moves to the demo township's branch on MOVE_ON
+# The first village clinic of this township moves to the demo township's branch on the move day
 # (an adjustment of township boundaries, 行政区划调整), so the placement history shows a change.
 MOVING_FROM_TOWNSHIP = "郑家坞镇"
 # Well-known villages of the county, named first in their township; the rest are generated.
@@ -96,7 +99,7 @@ class InstitutionSpec:
     departments: tuple
     staff: int
     township: str | None = None
-    moves_to: str | None = None  # code of the branch it moves under on MOVE_ON
+    moves_to: str | None = None  # code of the branch it moves under on the move day (DemoDates)
 
     @property
     def parent_now(self):
@@ -214,6 +217,12 @@ def _new_village_name(rng, taken):
 
 
 # --- Steps -----------------------------------------------------------------------------------
+def population(year):
+    """The resident population of `year`: POPULATION, then growing by POPULATION_GROWTH a year."""
+    last = max(POPULATION)
+    return POPULATION.get(year, POPULATION[last] + POPULATION_GROWTH * (year - last))
+
+
 def create_alliance(ctx):
     """The alliance (浦江县医共体), chartered on the founding day, and its population per year."""
     ctx.alliance = alliance_services.create_alliance(
@@ -223,9 +232,9 @@ def create_alliance(ctx):
         charter_date=FOUNDED,
         acting_user=ctx.acting_user,
     )
-    for year, population in POPULATION.items():
+    for year in ctx.dates.years:
         alliance_services.set_population(
-            ctx.alliance, year=year, resident_population=population, acting_user=ctx.acting_user
+            ctx.alliance, year=year, resident_population=population(year), acting_user=ctx.acting_user
         )
 
 
@@ -294,13 +303,22 @@ def create_departments(ctx):
 
 
 def move_village_clinic(ctx):
-    """The one village clinic that changes branch on MOVE_ON: its first period ends the day
-    before, the new one begins that day, and both stay in the history."""
+    """The one village clinic that changes branch on the move day: its first period ends the
+    day before, the new one begins that day, and both stay in the history."""
     for spec in ctx.plan:
         if spec.moves_to:
             alliance_services.move_institution(
                 ctx.institutions[spec.code],
-                on=MOVE_ON,
+                on=ctx.dates.move_on,
                 parent=ctx.institutions[spec.moves_to],
                 acting_user=ctx.acting_user,
             )
+
+
+def moved_on(ctx):
+    """The day the village clinic of a county loaded earlier moved (None if it has not)."""
+    for spec in ctx.plan:
+        if spec.moves_to and spec.code in ctx.institutions:
+            placements = ctx.institutions[spec.code].placements
+            return placements.filter(parent__code=spec.moves_to).values_list("valid_from", flat=True).first()
+    return None

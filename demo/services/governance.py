@@ -3,18 +3,19 @@ county head, meetings of the county government, the committee and the alliance b
 versions of the charter (章程) and responsibility list (权责清单).
 
 The county government studies the alliance at least twice a year (source 003); in 2023 it met
-only once, so the demo shows that warning.
+only once, so the demo shows that warning. Every year up to the anchor's has its meetings; in
+the anchor's year only those of the months before the anchor's have been held.
 """
 
 import datetime
 
 from alliance import services as alliance_services
-from alliance.choices import CommitteePosition, DocumentKind, MeetingKind
+from alliance.choices import GOVERNMENT_MEETINGS_PER_YEAR, CommitteePosition, DocumentKind, MeetingKind
 
-from .context import FOUNDED, YEARS
+from .context import FOUNDED
 from .identifiers import person_name
 
-GOVERNMENT_MEETINGS = {2020: 2, 2021: 2, 2022: 3, 2023: 1, 2024: 2, 2025: 2, 2026: 2}
+GOVERNMENT_MEETINGS = {2020: 2, 2021: 2, 2022: 3, 2023: 1, 2024: 2, 2025: 2}  # later years: the rule
 COMMITTEE_MEETINGS_PER_YEAR = 2
 BOARD_MEETINGS_PER_YEAR = 4
 # The county head changed at the 2022 general election of the county government (换届).
@@ -58,7 +59,7 @@ def record_governance(ctx):
     members = _committee(ctx)
     rng = ctx.rng("meetings")
     _meeting(ctx, MeetingKind.COMMITTEE, FOUNDED, "医共体管理委员会成立大会", members, rng)
-    for year in YEARS:
+    for year in ctx.dates.years:
         _meetings_of_year(ctx, year, members, rng)
     for kind, title, effective_on, notes in DOCUMENTS:
         alliance_services.publish_document(
@@ -92,18 +93,20 @@ def _committee(ctx):
 
 def _meetings_of_year(ctx, year, members, rng):
     """The government meetings of GOVERNMENT_MEETINGS, two committee and four board meetings,
-    all before November (the demo's last data month)."""
+    held from January to October; in the anchor's year, only in the months before its month
+    (a year in progress may not have met the rule yet)."""
+    last_month = 10 if year < ctx.dates.anchor.year else min(10, ctx.dates.anchor.month - 1)
     plan = (
         (
             MeetingKind.GOVERNMENT,
-            GOVERNMENT_MEETINGS[year],
+            GOVERNMENT_MEETINGS.get(year, GOVERNMENT_MEETINGS_PER_YEAR),
             "县政府常务会议专题研究医共体建设（{year}年第{n}次）",
         ),
         (MeetingKind.COMMITTEE, COMMITTEE_MEETINGS_PER_YEAR, "医共体管理委员会{year}年第{n}次全体会议"),
         (MeetingKind.BOARD, BOARD_MEETINGS_PER_YEAR, "医共体理事会{year}年第{n}次例会"),
     )
     for kind, count, title in plan:
-        months = sorted(rng.sample(range(1, 11), count))
+        months = sorted(rng.sample(range(1, last_month + 1), min(count, last_month)))
         for number, month in enumerate(months, start=1):
             held_on = datetime.date(year, month, rng.randint(5, 25))
             _meeting(ctx, kind, held_on, title.format(year=year, n=number), members, rng)

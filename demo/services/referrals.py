@@ -1,14 +1,17 @@
-"""Two-way referral in the demo county (issue 6 point 8): slot and bed pools for the weeks after
-ACTIVITY_ANCHOR, a year of referrals up and back down, and a few open referrals of "today".
+"""Two-way referral in the demo county (issue 6 point 8): slot and bed pools for the week of the
+anchor (context.DemoDates, the demo's "today") and the weeks after, a year of referrals up and
+back down, and a few open referrals of the anchor day.
 
 - Pools (through `referrals.services`): the lead and collaborating hospitals keep a weekly
   template (am/pm outpatient sessions Monday to Friday and a Saturday morning per clinical
   department, at least 2/5 reserved for primary care at the lead hospital and at least 1/3 at
-  the others; beds per ward every day, at least 1/4 of their open beds) and publish the four
-  weeks after the anchor from it, week by week (`publish_week`).
+  the others; beds per ward every day, at least 1/4 of their open beds) and publish four weeks
+  from it, the anchor's and the three after, week by week (`publish_week`), on the Friday
+  before the first.
 - History (bulk-inserted, like the activity): `scale.referrals` referrals over the year of
-  activity (2025-11 … 2026-10) with their events and consistent timestamps. Up: village clinics
-  to their branch (the branch of that day: the clinic that moves on MOVE_ON changes) or to a
+  activity with their events and consistent timestamps, all before the anchor day (a timeline
+  that would end later is moved back by whole days). Up: village clinics to their branch (the
+  branch of that day: the clinic that moves on the move day changes) or to a
   hospital, branches to hospitals; down: refer-backs of completed up-referrals to their sender
   and hospitals' or branches' own down-referrals. Mostly completed, some rejected, cancelled,
   expired or no-show. Patients are signed residents (their encrypted ID copied, the name
@@ -17,8 +20,8 @@ ACTIVITY_ANCHOR, a year of referrals up and back down, and a few open referrals 
   their institution matches it (department, diagnosis, admission and discharge days) and the
   admission row gets its `referral_id`.
 - Live: `scale.open_referrals` referrals submitted on the anchor day through the services,
-  booking a reserved slot or bed of the coming weeks, about half of them accepted, plus two
-  refer-backs of completed referrals.
+  booking a reserved slot or bed still to come (a session after the submission, a bed from the
+  anchor day on), about half of them accepted, plus two refer-backs of completed referrals.
 """
 
 import datetime
@@ -44,17 +47,17 @@ from referrals.models import (
     Slot,
 )
 
-from .activity import PERIOD_END, PERIOD_START
 from .activity_rows import spread
-from .context import ACTIVITY_ANCHOR, MOVE_ON
 from .county import HOSPITAL_CODES, REGION_CODE
 from .identifiers import birth_date, resident_id
 
 S = ReferralState
-POOL_WEEKS = 4  # published from the templates: the four weeks after the anchor
+POOL_WEEKS = 4  # published from the templates: the anchor's week and the three after
 POOL_DAYS = 7 * POOL_WEEKS
-POOL_START = ACTIVITY_ANCHOR + datetime.timedelta(days=7 - ACTIVITY_ANCHOR.weekday())  # the Monday after
-LAST_RETURN = PERIOD_END - datetime.timedelta(days=1)  # refer-backs stay in the year
+PUBLISHED_BEFORE = datetime.timedelta(days=3, hours=-8)  # the Friday before the first week, 08:00
+# A refer-back (submitted within hours of the completion, answered in at most two days, a stay
+# of a day) ends within REFER_BACK_DAYS: later completions are not referred back in the history.
+REFER_BACK_DAYS = 7
 # Departments without outpatient sessions of their own, and those without a ward.
 NO_SESSIONS = {"01", "20", "26", "28", "30", "31", "32"}
 WARDS = {
@@ -112,9 +115,11 @@ def recorded(alliance):
 
 # --- Steps -----------------------------------------------------------------------------------------
 def publish_pools(ctx):
-    """The weekly templates of the lead and collaborating hospitals, and the four weeks after the
-    anchor published from them; a template or a week already there is kept as it is."""
-    published_on = timezone.make_aware(datetime.datetime.combine(ACTIVITY_ANCHOR, datetime.time(8)))
+    """The weekly templates of the lead and collaborating hospitals, and the anchor's week and
+    the three after published from them (before the first began: the publishing service refuses
+    a week begun); a template or a week already there is kept as it is."""
+    first = ctx.dates.pool_start
+    published_on = timezone.make_aware(datetime.datetime.combine(first, datetime.time())) - PUBLISHED_BEFORE
     for code, (institution, role) in _hospitals(ctx).items():
         if not PoolTemplateEntry.objects.filter(institution=institution).exists():
             _write_template(ctx, code, institution, role)
@@ -122,7 +127,7 @@ def publish_pools(ctx):
             PoolPublication.objects.filter(institution=institution).values_list("week_start", flat=True)
         )
         for week in range(POOL_WEEKS):
-            monday = POOL_START + datetime.timedelta(weeks=week)
+            monday = first + datetime.timedelta(weeks=week)
             if monday not in done:
                 referral_services.publish_week(
                     institution, week_start=monday, acting_user=ctx.acting_user, now=published_on
@@ -178,9 +183,10 @@ def record_referrals(ctx):
 
 
 def open_referrals(ctx):
-    """Referrals of the anchor day through the services: submitted, booking a reserved slot or a
-    bed of the coming weeks; about half accepted; two refer-backs of completed ones."""
-    now = timezone.make_aware(datetime.datetime.combine(ACTIVITY_ANCHOR, datetime.time(9)))
+    """Referrals of the anchor day through the services: submitted, booking a reserved slot of a
+    session after the submission or a bed from the anchor day on; about half accepted; two
+    refer-backs of completed ones."""
+    now = timezone.make_aware(datetime.datetime.combine(ctx.dates.anchor, datetime.time(9)))
     if Referral.objects.filter(alliance=ctx.alliance, submitted_at__gte=now).exists():
         return
     rng = ctx.rng("referral-open")
@@ -193,7 +199,7 @@ def open_referrals(ctx):
         institution = hospitals[code][0]
         sender = rng.choice(primary)
         by_bed = index % 3 == 2
-        pool = Bed.objects.free().filter(institution=institution) if by_bed else Slot.objects.bookable(at)
+        pool = Bed.objects.free().filter(date__gte=ctx.dates.anchor) if by_bed else Slot.objects.bookable(at)
         booked = pool.filter(institution=institution).order_by("date", "pk")[rng.randrange(40)]
         patient = people.service_patient(rng, sender.code)
         diagnosis, reason = rng.choice(UP_DIAGNOSES)
@@ -228,14 +234,15 @@ def open_referrals(ctx):
 
 # --- The county as the referral steps see it ------------------------------------------------------
 class Site:
-    """A primary-care institution: its code, role and its branch before and from MOVE_ON."""
+    """A primary-care institution: its code, role and its branch before and from the move day."""
 
-    def __init__(self, spec, institution):
+    def __init__(self, spec, institution, move_on):
         self.code, self.role, self.id = spec.code, spec.role, institution.pk
         self.parents = (spec.parent, spec.parent_now) if spec.role == PlacementRole.VILLAGE else (None, None)
+        self.move_on = move_on
 
     def parent_on(self, day):
-        return self.parents[day >= MOVE_ON]
+        return self.parents[day >= self.move_on]
 
 
 def _hospitals(ctx):
@@ -248,7 +255,9 @@ def _hospitals(ctx):
 
 def _primary(ctx):
     roles = (PlacementRole.BRANCH, PlacementRole.VILLAGE)
-    return [Site(spec, ctx.institutions[spec.code]) for spec in ctx.plan if spec.role in roles]
+    return [
+        Site(spec, ctx.institutions[spec.code], ctx.dates.move_on) for spec in ctx.plan if spec.role in roles
+    ]
 
 
 def _departments(ctx, code):
@@ -272,7 +281,7 @@ class People:
     """Patients of the referrals: signed residents by institution, else synthetic residents."""
 
     def __init__(self, ctx, step):
-        self.fake = ctx.faker(step)
+        self.fake, self.anchor = ctx.faker(step), ctx.dates.anchor
         self.signed = {}
         rows = SignedResident.objects.filter(institution__in=list(ctx.institutions.values())).order_by("pk")
         for row in rows.select_related("institution"):
@@ -300,7 +309,7 @@ class People:
         return self._names[name]
 
     def person(self, rng):
-        born = birth_date(rng, age_from=18, age_to=90, on=ACTIVITY_ANCHOR)
+        born = birth_date(rng, age_from=18, age_to=90, on=self.anchor)
         return self.fake.name(), resident_id(REGION_CODE, born, rng.randrange(0, 1000))
 
     def service_patient(self, rng, code):
@@ -342,9 +351,14 @@ class History:
         self.wards = {}
         for (code, subject), department in sorted(ctx.departments.items()):
             self.wards.setdefault(code, []).append((subject, department.pk))
-        self.days = [
-            PERIOD_START + datetime.timedelta(days=n) for n in range((PERIOD_END - PERIOD_START).days)
-        ]
+        dates = ctx.dates
+        start, end = dates.period_start, dates.period_end
+        self.days = [start + datetime.timedelta(days=n) for n in range((end - start).days)]
+        # Every timeline ends before the anchor day; refer-backs stay in the year.
+        self.cutoff = timezone.make_aware(datetime.datetime.combine(dates.anchor, datetime.time()))
+        self.last_return = min(
+            end - datetime.timedelta(days=1), dates.anchor - datetime.timedelta(days=REFER_BACK_DAYS)
+        )
         self.items = []  # (Referral, [(from state, to state, at, note)], admission pk or None)
 
     def build(self):
@@ -361,7 +375,7 @@ class History:
             for item in self.items
             if item[0].state == S.COMPLETED
             and item[0].to_institution_id in self.hospitals.values()
-            and timezone.localdate(item[0].completed_at) < LAST_RETURN
+            and timezone.localdate(item[0].completed_at) < self.last_return
         ]
         backs = self.rng.sample(backs, min(len(backs), round(downs * REFER_BACK_SHARE)))
         for referral in backs:
@@ -381,8 +395,8 @@ class History:
                 institution_id__in=list(self.hospitals.values()),
                 patient_key__in=list(keys),
                 department__isnull=False,
-                admit_date__gte=PERIOD_START + datetime.timedelta(days=3),
-                admit_date__lt=PERIOD_END,
+                admit_date__gte=self.days[0] + datetime.timedelta(days=3),
+                admit_date__lt=self.ctx.dates.period_end,
                 referral_id__isnull=True,
             )
             .order_by("pk")
@@ -487,7 +501,18 @@ class History:
             direction, self.ids[from_code], self.ids[to_code], department, fields, diagnosis, reason, urgency
         )
         submitted = _at(day, rng)
-        self._timeline(referral, submitted, self._outcome(submitted, urgency, stay=(0, 9)))
+        self._timeline(
+            referral, *self._before_anchor(submitted, self._outcome(submitted, urgency, stay=(0, 9)))
+        )
+
+    def _before_anchor(self, submitted, moves):
+        """The timeline moved back by whole days (the same hours) if it would end on or after
+        the anchor day: a referral of the last days of the year is closed by the anchor."""
+        late = moves[-1][1] - self.cutoff
+        if late < datetime.timedelta(0):
+            return submitted, moves
+        back = datetime.timedelta(days=late.days + 1)
+        return submitted - back, [(state, at - back) for state, at in moves]
 
     def _outcome(self, submitted, urgency, *, stay):
         """The moves after submission for a final state drawn from STATE_WEIGHTS."""

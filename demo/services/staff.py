@@ -8,7 +8,7 @@ from alliance.choices import PlacementRole
 from members import services as members_services
 from members.choices import Gender, Profession, SecondmentKind, TitleLevel
 
-from .context import FOUNDED, YEARS, step_faker, step_random
+from .context import FIRST_YEAR, FOUNDED, step_faker, step_random
 from .county import HOSPITAL_CODES, REGION_CODE, TCM_CODE, TOWNSHIPS, branch_code
 from .identifiers import licence_number, person_name
 
@@ -177,7 +177,8 @@ SENIOR_ENOUGH = (TitleLevel.INTERMEDIATE, TitleLevel.DEPUTY_SENIOR, TitleLevel.S
 def second_doctors(ctx):
     """Every year each branch receives doctors of the county hospitals: one stationed for six
     months or more inside the year (派驻6个月以上; in 2020, the first year, only every other
-    branch), one stationed for a few months, and one on visiting rounds (巡诊)."""
+    branch), one stationed for a few months, and one on visiting rounds (巡诊). The anchor's
+    year has its whole plan: secondments are agreed at the start of the year."""
     rng = ctx.rng("secondments")
     pool = [
         member
@@ -185,10 +186,11 @@ def second_doctors(ctx):
         if member.profession == Profession.DOCTOR and member.title_level in SENIOR_ENOUGH
     ]
     busy_until = {}
-    for year in YEARS:
+    for year in ctx.dates.years:
         for index, (township, _count, _central) in enumerate(TOWNSHIPS):
             branch = ctx.institutions[branch_code(township)]
-            for kind, start, end in _secondment_periods(rng, year, long=year > 2020 or index % 2 == 0):
+            long = year > FIRST_YEAR or index % 2 == 0
+            for kind, start, end in _secondment_periods(rng, year, long=long):
                 doctor = _free_doctor(rng, pool, busy_until, start)
                 busy_until[doctor.pk] = end
                 members_services.second_staff(

@@ -4,16 +4,19 @@ A township branch runs a few teams, each village clinic one. Teams combine gener
 practitioners with a specialist of a county hospital (全专结合, the rule of
 `members.services.add_team_member`); a village team adds a GP of its branch (乡村一体化).
 Teams are built from the hierarchy as it stands today, because the members services check team
-rules on today's placements (the moved village clinic's team works with its new branch).
+rules on today's placements (the moved village clinic's team works with its new branch). Their
+members hold their places from the anchor day, or from today when the anchor lies ahead (the
+members service dates no team change ahead): the same anchor, the same places.
 """
 
 import datetime
 
 from alliance.choices import PlacementRole
+from alliance.querysets import today
 from members import services as members_services
 from members.choices import ChronicCondition, Profession, TeamRole, TitleLevel
 
-from .context import AGE_REFERENCE, YEARS, step_faker, step_random
+from .context import FIRST_YEAR, step_faker, step_random
 from .county import HOSPITAL_CODES, REGION_CODE
 from .identifiers import birth_date, person_name, resident_id
 
@@ -86,11 +89,13 @@ def _team(ctx, code, name, members):
     team = members_services.create_team(
         institution=ctx.institutions[code], name=name, leader=members[0][0], acting_user=ctx.acting_user
     )
-    seen = set()
+    seen, joined = set(), min(ctx.dates.anchor, today())
     for staff, role in members:
         if staff.employee_number not in seen:
             seen.add(staff.employee_number)
-            members_services.add_team_member(team, staff=staff, role=role, acting_user=ctx.acting_user)
+            members_services.add_team_member(
+                team, staff=staff, role=role, valid_from=joined, acting_user=ctx.acting_user
+            )
     ctx.teams.append(team)
 
 
@@ -114,7 +119,7 @@ CONDITION_RATES = {
     ChronicCondition.SEVERE_MENTAL: (0.01, 0.01),
 }
 ENDED_SHARE = 0.05  # contracts not renewed after a year
-FIRST_SIGNING, LAST_SIGNING = datetime.date(YEARS[0], 1, 1), datetime.date(2026, 6, 30)
+FIRST_SIGNING = datetime.date(FIRST_YEAR, 1, 1)  # contracts run to DemoDates.last_signing
 
 
 def sign_residents(ctx):
@@ -122,23 +127,24 @@ def sign_residents(ctx):
     signs about three times as many as a village team."""
     branches = {spec.code for spec in ctx.plan if spec.role == PlacementRole.BRANCH}
     weights = [3 if team.institution.code in branches else 1 for team in ctx.teams]
-    residents = resident_roster(ctx.seed, ctx.scale.signed_residents)
+    residents = resident_roster(ctx.seed, ctx.scale.signed_residents, ctx.dates)
     chosen = ctx.rng("resident-teams").choices(ctx.teams, weights=weights, k=len(residents))
     for team, resident in zip(chosen, residents, strict=True):
         members_services.sign_resident(team=team, acting_user=ctx.acting_user, **resident)
 
 
-def resident_roster(seed, count):
-    """The `count` residents who sign, as `sign_resident` keywords: a pure function of the seed."""
+def resident_roster(seed, count, dates):
+    """The `count` residents who sign, as `sign_resident` keywords: a pure function of the seed
+    and the demo's dates."""
     rng, fake = step_random(seed, "residents"), step_faker(seed, "residents")
     used = set()
-    return [resident_profile(rng, fake, used) for _ in range(count)]
+    return [resident_profile(rng, fake, used, dates) for _ in range(count)]
 
 
-def resident_profile(rng, fake, used):
+def resident_profile(rng, fake, used, dates):
     """Name, a valid and unused resident ID of the county, conditions and contract dates."""
     low, high, _share = rng.choices(AGE_GROUPS, weights=[group[2] for group in AGE_GROUPS])[0]
-    born = birth_date(rng, age_from=low, age_to=high, on=AGE_REFERENCE)
+    born = birth_date(rng, age_from=low, age_to=high, on=dates.age_reference)
     male = rng.random() < 0.5
     while True:
         sequence = rng.randrange(0, 999, 2) + (1 if male else 0)  # odd for men, even for women
@@ -147,14 +153,15 @@ def resident_profile(rng, fake, used):
             used.add(number)
             break
     earliest = max(FIRST_SIGNING, born + datetime.timedelta(days=30))
-    signed_on = earliest + datetime.timedelta(days=rng.randrange((LAST_SIGNING - earliest).days + 1))
+    span = (dates.last_signing - earliest).days + 1
+    signed_on = earliest + datetime.timedelta(days=rng.randrange(span))
     ended = rng.random() < ENDED_SHARE
     return {
         "name": person_name(fake, male=male),
         "id_number": number,
         "signed_on": signed_on,
         "valid_to": signed_on + datetime.timedelta(days=365) if ended else None,
-        "chronic_conditions": _conditions(rng, AGE_REFERENCE.year - born.year),
+        "chronic_conditions": _conditions(rng, dates.age_reference.year - born.year),
     }
 
 

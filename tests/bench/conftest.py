@@ -16,12 +16,17 @@ from django.core.management import call_command
 from alliance.models import Alliance
 from demo.services.county import ALLIANCE_NAME
 
+# The demo's day, pinned (issue 13 point 5): the same rows on every run, so figures compare
+# across runs; its year of activity (2025-11 … 2026-10) holds the month the page benchmarks
+# filter on (test_referral_pages_bench.py: 2026-03).
+BENCH_ANCHOR = "2026-11-22"
+
 
 @pytest.fixture(scope="session")
 def full_demo(django_db_setup, django_db_blocker):
-    """The demo county at the `full` scale; its alliance."""
+    """The demo county at the `full` scale, anchored to BENCH_ANCHOR; its alliance."""
     with django_db_blocker.unblock():
         started = time.perf_counter()
-        call_command("seed_demo", "--scale", "full", verbosity=0)
+        call_command("seed_demo", "--scale", "full", "--today", BENCH_ANCHOR, verbosity=0)
         print(f"\nseed_demo --scale full: {time.perf_counter() - started:.1f} s")
         return Alliance.objects.get(name=ALLIANCE_NAME)

@@ -53,7 +53,8 @@ GROUP BY r.state
 ORDER = {"to": "r.priority DESC, r.created_at DESC, r.id DESC", "from": "r.created_at DESC, r.id DESC"}
 DRAFTS = {"to": "AND r.state <> 'draft'", "from": ""}  # the inbox leaves out the sender's drafts
 # (label, page query, extra SQL condition, the same without the state filter); the filtered
-# variant per box, so that each lists rows (the lead sends down and receives up).
+# variant per box, so that each lists rows (the lead sends down and receives up). The month lies
+# in the year of activity of the pinned demo day (conftest.BENCH_ANCHOR).
 MONTH = "AND r.created_at >= '2026-03-01T00:00:00+08:00' AND r.created_at < '2026-04-01T00:00:00+08:00'"
 VARIANTS = {
     "common": [

@@ -1,7 +1,7 @@
 """The demo county's year of activity (issue 5 point 5) at the small scale: amounts, the shares
 the indicators compute (primary care ~60% of visits, ~15% of residents' admissions outside the
 county), hashed patients only, consistent months and flags, seasons, senders, idempotence and
-determinism."""
+determinism, for the anchor of tests/demo/conftest.py (2026-12-03: activity 2025-12 … 2026-11)."""
 
 import datetime
 import re
@@ -15,11 +15,10 @@ from alliance.choices import PlacementRole
 from alliance.models import Institution
 from alliance.querysets import today
 from demo.services import SCALES, seed_demo
-from demo.services.activity import PERIOD_END, PERIOD_START
 from encounters.models import Admission, OutpatientVisit, OutsideFacility
 from members.choices import MembershipRole
 from members.models import Membership, SignedResident
-from tests.demo.conftest import SEED
+from tests.demo.conftest import ANCHOR, SEED
 
 COUNTY = "330726"
 ENCOUNTERS = (OutpatientVisit, Admission)
@@ -90,10 +89,11 @@ def test_rows_count_in_the_month_of_the_visit_or_of_the_discharge(county):
     assert all(month == visited.replace(day=1) for month, visited in visits)
     assert all(month == left.replace(day=1) and left >= admitted for month, admitted, left in admissions)
     assert {month for month, _day in visits} == {
-        datetime.date(2025 + (10 + n) // 12, (10 + n) % 12 + 1, 1) for n in range(12)
+        datetime.date(2025, 12, 1),
+        *(datetime.date(2026, month, 1) for month in range(1, 12)),
     }
-    assert min(day for _month, day in visits) == PERIOD_START
-    assert max(day for _month, day in visits) == PERIOD_END - datetime.timedelta(days=1)
+    assert min(day for _month, day in visits) == datetime.date(2025, 12, 1)
+    assert max(day for _month, day in visits) == datetime.date(2026, 11, 30)
 
 
 def test_resident_and_in_county_flags_follow_the_regions(county):
@@ -164,7 +164,7 @@ def test_every_hospital_and_branch_sends_through_its_own_api_client(county):
 
 def test_village_rows_come_from_their_branch_and_the_moved_clinic_changes_sender(county):
     moved = OutpatientVisit.objects.filter(institution__code="H1113")
-    moved_on = datetime.date(2026, 7, 1)
+    moved_on = datetime.date(2026, 8, 1)  # four months before the anchor's month
 
     assert set(moved.filter(visit_date__lt=moved_on).values_list("client__username", flat=True)) == {
         "his_h0108"
@@ -177,23 +177,35 @@ def test_village_rows_come_from_their_branch_and_the_moved_clinic_changes_sender
     ) == {"his_h0101"}
 
 
-def test_two_institutions_stop_sending_in_the_last_days_of_october(county):
+def test_two_institutions_stop_sending_in_the_last_days_of_the_last_month(county):
     last = dict(
         OutpatientVisit.objects.filter(institution__isnull=False)
         .values_list("institution__code")
         .annotate(day=Max("visit_date"))
     )
 
-    assert last["H0003"] == datetime.date(2026, 10, 23)
-    assert last["H1034"] < datetime.date(2026, 10, 20)  # a village clinic: a visit every two weeks
-    assert last["H0001"] == datetime.date(2026, 10, 31)
-    assert not Admission.objects.filter(institution__code="H0003", discharge_date__gte="2026-10-24").exists()
+    assert last["H0003"] == datetime.date(2026, 11, 23)
+    assert last["H1034"] < datetime.date(2026, 11, 20)  # a village clinic: a visit every two weeks
+    assert last["H0001"] == datetime.date(2026, 11, 30)
+    assert not Admission.objects.filter(institution__code="H0003", discharge_date__gte="2026-11-24").exists()
+
+
+def test_nothing_is_received_after_the_night_batch_of_the_anchor_day(county):
+    """Rows sent late and the insurance feed's claims of the last month (settled from the 5th
+    of the next) would arrive after the anchor, the 3rd: they came in by its morning."""
+    night_batch_end = datetime.datetime(2026, 12, 3, 6, tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
+
+    for model in ENCOUNTERS:
+        assert model.objects.aggregate(last=Max("received_at"))["last"] <= night_batch_end
+    assert OutpatientVisit.objects.filter(
+        client__username="insurance", received_at__date="2026-12-02"
+    ).exists()
 
 
 def test_a_second_run_adds_no_activity(county):
     before = _totals()
 
-    result = seed_demo(seed=SEED, scale="small")
+    result = seed_demo(seed=SEED, scale="small", today=ANCHOR)
 
     assert not result.built
     assert _totals() == before
@@ -206,7 +218,7 @@ def test_the_same_seed_gives_the_same_activity_again(county):
     for model in ENCOUNTERS:
         model.objects.all().delete()
 
-    result = seed_demo(seed=SEED, scale="small")
+    result = seed_demo(seed=SEED, scale="small", today=ANCHOR)
 
     assert [step for step, _seconds in result.timings] == [
         "register_clients",

@@ -1,8 +1,9 @@
 """The demo county's referrals (issue 6 point 8) at the small scale: slot and bed pools for the
-four weeks after the anchor with their reserved shares, published week by week from the
-hospitals' weekly templates, a year of referrals up and back down
-along the hierarchy with a realistic mix of states, the open referrals of the anchor day, the
-admissions they match, and idempotence."""
+anchor's week and the three after with their reserved shares, published week by week from the
+hospitals' weekly templates, a year of referrals up and back down along the hierarchy with a
+realistic mix of states, all closed before the anchor day, the open referrals of the anchor day
+booking what is still to come, the admissions they match, and idempotence (anchor of
+tests/demo/conftest.py: Thursday 2026-12-03)."""
 
 import datetime
 
@@ -11,23 +12,23 @@ from django.db.models import Count, F, Q, Sum
 from alliance.choices import PlacementRole
 from alliance.models import ROLE_RANK, Placement
 from demo.services import SCALES, seed_demo
-from demo.services.activity import PERIOD_END, PERIOD_START
-from demo.services.context import ACTIVITY_ANCHOR
-from demo.services.referrals import POOL_DAYS, POOL_START, POOL_WEEKS
+from demo.services.referrals import POOL_DAYS, POOL_WEEKS
 from encounters.models import Admission
 from referrals.choices import Direction, ReferralState
 from referrals.models import Bed, PoolPublication, PoolTemplateEntry, Referral, ReferralEvent, Slot
+from tests.demo.conftest import ANCHOR, DATES, SEED
 
 S = ReferralState
+POOL_START = datetime.date(2026, 11, 30)  # the Monday of the anchor's week
 POOL_END = POOL_START + datetime.timedelta(days=POOL_DAYS - 1)
 
 
 def _history():
-    return Referral.objects.filter(submitted_at__date__lt=ACTIVITY_ANCHOR)
+    return Referral.objects.filter(submitted_at__date__lt=ANCHOR)
 
 
 def _open():
-    return Referral.objects.filter(submitted_at__date__gte=ACTIVITY_ANCHOR)
+    return Referral.objects.filter(submitted_at__date__gte=ANCHOR)
 
 
 def test_each_scale_has_its_amount_of_referrals(county):
@@ -43,8 +44,8 @@ def test_each_scale_has_its_amount_of_referrals(county):
 def test_the_history_covers_the_year_and_is_mostly_completed(county):
     history = _history()
     days = history.aggregate(
-        first=Count("pk", filter=Q(submitted_at__date__lt=PERIOD_START)),
-        last=Count("pk", filter=Q(submitted_at__date__gte=PERIOD_END)),
+        first=Count("pk", filter=Q(submitted_at__date__lt=DATES.period_start)),
+        last=Count("pk", filter=Q(submitted_at__date__gte=DATES.period_end)),
     )
     states = dict(history.values_list("state").annotate(n=Count("pk")))
 
@@ -173,6 +174,36 @@ def test_open_referrals_went_through_the_services_and_hold_one_slot_each(county)
     assert _open().filter(return_of__isnull=False, state=S.SUBMITTED, direction=Direction.DOWN).count() == 2
 
 
+def test_the_history_ends_before_the_anchor_day(county):
+    """Timelines of the last days of November that would have run past Thursday 3 December were
+    moved back: every event of the year came before the anchor day."""
+    events = ReferralEvent.objects.filter(referral__in=_history())
+
+    assert not events.filter(at__date__gte=ANCHOR).exists()
+    assert _history().filter(submitted_at__date__gte=datetime.date(2026, 11, 1)).count() >= 5
+
+
+def test_the_weeks_were_published_before_the_first_began(county):
+    assert set(PoolPublication.objects.values_list("published_at", flat=True)) == {
+        datetime.datetime(2026, 11, 27, 8, tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
+    }  # the Friday before the anchor's week
+
+
+def test_open_referrals_book_sessions_and_beds_still_to_come(county):
+    live = _open().filter(return_of__isnull=True)
+    slots = Slot.objects.filter(referral__in=live).select_related("referral")
+    beds = Bed.objects.filter(referral__in=live)
+
+    assert (slots.count(), beds.count()) == (4, 2)  # every third referral books a bed
+    assert all(slot.date >= ANCHOR and slot.starts_at > slot.referral.submitted_at for slot in slots)
+    assert all(bed.date >= ANCHOR for bed in beds)
+    assert set(live.values_list("submitted_at__date", flat=True)) == {ANCHOR}
+    # The days of the week before the anchor were published too; no referral holds one.
+    assert Slot.objects.filter(date__lt=ANCHOR).exists()
+    assert not Slot.objects.filter(date__lt=ANCHOR, referral__isnull=False).exists()
+    assert not Bed.objects.filter(date__lt=ANCHOR, referral__isnull=False).exists()
+
+
 def test_a_second_run_changes_no_referral_or_pool(county):
     before = (
         Referral.objects.count(),
@@ -181,7 +212,7 @@ def test_a_second_run_changes_no_referral_or_pool(county):
         Bed.objects.count(),
     )
 
-    result = seed_demo(seed=7, scale="small")
+    result = seed_demo(seed=SEED, scale="small", today=ANCHOR)
 
     assert not result.built
     assert (
@@ -216,7 +247,7 @@ def test_a_county_without_referrals_gets_the_same_ones_again(county):
     Bed.objects.all().delete()
     PoolPublication.objects.all().delete()  # the templates stay: the weeks are published again
 
-    result = seed_demo(seed=7, scale="small")
+    result = seed_demo(seed=SEED, scale="small", today=ANCHOR)
 
     assert [step for step, _seconds in result.timings] == [
         "publish_pools",

@@ -1,13 +1,17 @@
-"""seed_demo at the small scale: the hierarchy, the accounts, idempotence, valid identifiers, and
-determinism (the database holds exactly what the pure generators give for the seed)."""
+"""seed_demo at the small scale: the hierarchy, the accounts, idempotence, valid identifiers,
+determinism (the database holds exactly what the pure generators give for the seed), and the
+anchor: the day the demo is made (issue 13 point 5), pinned with --today or else today."""
 
 import datetime
 import io
+from unittest import mock
 
+import pytest
 from auditlog.models import LogEntry
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
+from django.db.models import Max, Min
 
 from alliance.choices import PlacementRole
 from alliance.models import (
@@ -24,6 +28,7 @@ from demo.services import DEFAULT_PASSWORD, seed_demo
 from demo.services.county import county_plan
 from demo.services.staff import staff_roster
 from demo.services.teams import resident_roster
+from encounters.models import Admission, OutpatientVisit
 from members.choices import ChronicCondition, SecondmentKind, TeamRole
 from members.models import (
     FamilyDoctorTeam,
@@ -34,7 +39,11 @@ from members.models import (
     StaffPosting,
     TeamMembership,
 )
-from tests.demo.conftest import SEED
+from referrals.models import Bed, PoolPublication, Referral, ReferralEvent, Slot
+from tests.demo.conftest import ANCHOR, DATES, SEED
+
+D = datetime.date
+SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 
 ACCOUNTS = {
     ("bureau", "bureau", "浦江县医共体", None),
@@ -179,8 +188,8 @@ def test_the_moved_village_clinic_keeps_both_placements(county):
     placements = Placement.objects.filter(institution__code="H1113").order_by("valid_from")
 
     assert [(p.valid_from, p.valid_to, p.parent.code) for p in placements] == [
-        (datetime.date(2019, 10, 1), datetime.date(2026, 7, 1), "H0108"),
-        (datetime.date(2026, 7, 1), None, "H0106"),
+        (datetime.date(2019, 10, 1), datetime.date(2026, 8, 1), "H0108"),  # four months before the anchor's
+        (datetime.date(2026, 8, 1), None, "H0106"),
     ]
 
 
@@ -214,6 +223,8 @@ def test_every_team_combines_general_practitioners_with_one_county_specialist(co
     assert min(teams.with_composition().values_list("gp_count", flat=True)) >= 1
     assert set(specialists.values_list("staff__institution__code", flat=True)) <= {"H0001", "H0002", "H0003"}
     assert all(team.leader_id for team in teams)
+    # Places held from the anchor day, whenever the tests run.
+    assert set(TeamMembership.objects.values_list("valid_from", "valid_to")) == {(ANCHOR, None)}
 
 
 def test_governance_records_show_a_year_with_too_few_government_meetings(county):
@@ -245,12 +256,12 @@ def test_staff_in_the_database_are_the_roster_of_the_seed(county):
 
 
 def test_signed_residents_in_the_database_are_the_roster_of_the_seed(county):
-    roster = resident_roster(SEED, 300)
+    roster = resident_roster(SEED, 300, DATES)
 
     stored = sorted(SignedResident.objects.values_list("id_number_masked", "name"))
     assert stored == sorted((mask_resident_id(r["id_number"]), r["name"]) for r in roster)
-    assert resident_roster(SEED, 300) == roster
-    assert resident_roster(SEED + 1, 300) != roster
+    assert resident_roster(SEED, 300, DATES) == roster
+    assert resident_roster(SEED + 1, 300, DATES) != roster
 
 
 def test_the_lead_hospitals_refer_up_page_offers_the_out_of_county_partners(county, client):
@@ -264,3 +275,90 @@ def test_the_lead_hospitals_refer_up_page_offers_the_out_of_county_partners(coun
 
     assert "金华市中心医院" in page and "浙江省人民医院" in page
     assert "此方向没有可转诊的机构" not in page
+
+
+# --- The anchor ------------------------------------------------------------------------------------
+def _forget_the_last_year():
+    """Remove the activity, the referrals and the published weeks (the templates stay): the next
+    run loads them again for its own anchor, on the county as it stands."""
+    Admission.objects.update(referral_id=None)
+    Slot.objects.update(referral=None)
+    Bed.objects.update(referral=None)
+    ReferralEvent.objects.all().delete()
+    Referral.objects.filter(return_of__isnull=False).delete()
+    for model in (Referral, Slot, Bed, PoolPublication, OutpatientVisit, Admission):
+        model.objects.all().delete()
+
+
+def _what_the_anchor_moves(anchor):
+    """The months of activity, the weeks published, the days of the open referrals' slots and
+    beds, and whether the history or the encounters reach the anchor day."""
+    open_referrals = Referral.objects.filter(submitted_at__date=anchor, return_of__isnull=True)
+    booked = sorted(
+        {*Slot.objects.filter(referral__in=open_referrals).values_list("date", flat=True)}
+        | {*Bed.objects.filter(referral__in=open_referrals).values_list("date", flat=True)}
+    )
+    history = ReferralEvent.objects.filter(referral__submitted_at__date__lt=anchor)
+    return {
+        "months": tuple(OutpatientVisit.objects.aggregate(first=Min("month"), last=Max("month")).values()),
+        "weeks": sorted(set(PoolPublication.objects.values_list("week_start", flat=True))),
+        "open": open_referrals.count(),
+        "booked from": booked[0] >= anchor and booked[-1] < anchor + datetime.timedelta(weeks=4),
+        "history after": history.filter(at__date__gte=anchor).exists(),
+        "received after": OutpatientVisit.objects.filter(
+            received_at__gte=datetime.datetime.combine(anchor, datetime.time(6), SHANGHAI)
+        ).exists(),
+    }
+
+
+def _weeks(monday):
+    return [monday + datetime.timedelta(weeks=n) for n in range(4)]
+
+
+def test_another_day_moves_the_activity_the_pools_and_the_open_referrals(county):
+    before = _what_the_anchor_moves(ANCHOR)
+    _forget_the_last_year()
+
+    call_command(
+        "seed_demo", "--seed", str(SEED), "--scale", "small", "--today", "2027-03-15", stdout=io.StringIO()
+    )
+
+    after = _what_the_anchor_moves(D(2027, 3, 15))
+    same = {"open": 6, "booked from": True, "history after": False, "received after": False}
+    assert before == {"months": (D(2025, 12, 1), D(2026, 11, 1)), "weeks": _weeks(D(2026, 11, 30)), **same}
+    assert after == {"months": (D(2026, 3, 1), D(2027, 2, 1)), "weeks": _weeks(D(2027, 3, 15)), **same}
+    # The county keeps its history: its village clinic moved on the day of the first load.
+    moved = OutpatientVisit.objects.filter(institution__code="H1113")
+    assert set(moved.filter(visit_date__lt=D(2026, 8, 1)).values_list("client__username", flat=True)) == {
+        "his_h0108"
+    }
+    assert set(moved.filter(visit_date__gte=D(2026, 8, 1)).values_list("client__username", flat=True)) == {
+        "his_township"
+    }
+
+
+def test_without_a_day_the_demo_is_anchored_to_todays_local_date(county):
+    _forget_the_last_year()
+    out = io.StringIO()
+    morning = datetime.datetime(2027, 1, 5, 7, 30, tzinfo=SHANGHAI)  # still 4 January in UTC
+
+    with mock.patch("django.utils.timezone.now", return_value=morning):
+        call_command("seed_demo", "--seed", str(SEED), "--scale", "small", stdout=out)
+
+    figures = _what_the_anchor_moves(D(2027, 1, 5))
+    assert (figures["months"], figures["weeks"], figures["open"]) == (
+        (D(2026, 1, 1), D(2026, 12, 1)),
+        _weeks(D(2027, 1, 4)),
+        6,
+    )
+    assert "demo day 2027-01-05: activity 2026-01-01 to 2026-12-31, pools from 2027-01-04" in out.getvalue()
+
+
+@pytest.mark.parametrize("value", ["2025-12-31", "3 December"])
+def test_a_day_before_the_fixed_history_or_no_date_is_refused(county, value):
+    counts = _row_counts()
+
+    with pytest.raises(CommandError, match="--today"):
+        call_command("seed_demo", "--scale", "small", "--today", value)
+
+    assert _row_counts() == counts

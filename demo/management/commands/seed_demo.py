@@ -1,8 +1,28 @@
-"""`python manage.py seed_demo`: load the demo county (deterministic with --seed, idempotent)."""
+"""`python manage.py seed_demo`: load the demo county (deterministic with --seed and --today,
+idempotent)."""
+
+import argparse
+import datetime
 
 from django.core.management.base import BaseCommand
 
 from demo import services
+
+
+def _day(value):
+    """A --today value: an ISO date (YYYY-MM-DD) on or after the earliest anchor."""
+    try:
+        day = datetime.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"日期格式应为 YYYY-MM-DD / not a date (YYYY-MM-DD): {value}"
+        ) from None
+    if day < services.EARLIEST_ANCHOR:
+        raise argparse.ArgumentTypeError(
+            f"演示日期不得早于 {services.EARLIEST_ANCHOR} / the demo's day must be on or after "
+            f"{services.EARLIEST_ANCHOR}: {value}"
+        )
+    return day
 
 
 class Command(BaseCommand):
@@ -21,14 +41,34 @@ class Command(BaseCommand):
                 "benchmarks (about two minutes, more on a busy machine)"
             ),
         )
+        parser.add_argument(
+            "--today",
+            type=_day,
+            default=None,
+            metavar="YYYY-MM-DD",
+            help=(
+                "the demo's day (default: today's local date): the twelve whole months of activity "
+                "before its month, the pools of its week and the three after, and the open referrals "
+                "submitted on it; pin it for the same rows on another day (same seed, same day, same "
+                f"county; not before {services.EARLIEST_ANCHOR})"
+            ),
+        )
 
-    def handle(self, *args, seed, scale, verbosity, **options):
-        result = services.seed_demo(seed=seed, scale=scale)
+    def handle(self, *args, seed, scale, today, verbosity, **options):
+        result = services.seed_demo(seed=seed, scale=scale, today=today)
         if not result.built:
             self.stdout.write("演示县已存在，仅核对账号 / demo county already loaded: accounts checked")
         for step, seconds in result.timings if verbosity > 1 else ():
             self.stdout.write(f"  {step:<24} {seconds:6.1f} s")
         self.stdout.write(self.style.SUCCESS("演示数据已就绪 / demo data ready"))
+        if result.built:
+            dates = result.dates
+            last = dates.period_end - datetime.timedelta(days=1)
+            self.stdout.write(
+                f"演示日期 {dates.anchor}：业务数据 {dates.period_start} 至 {last}，号源自 "
+                f"{dates.pool_start} 起 / demo day {dates.anchor}: activity {dates.period_start} to "
+                f"{last}, pools from {dates.pool_start}"
+            )
         counts = services.summary(result.alliance)
         self.stdout.write(
             f"{result.alliance.name} ({result.alliance.region_code}): "
