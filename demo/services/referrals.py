@@ -183,10 +183,15 @@ def record_referrals(ctx):
 
 
 def open_referrals(ctx):
-    """Referrals of the anchor day through the services: submitted, booking a reserved slot of a
+    """Referrals of the anchor day through the services: submitted from 09:00 (or, when the demo
+    is loaded earlier that day, in the hours before loading), booking a reserved slot of a
     session after the submission or a bed from the anchor day on; about half accepted; two
     refer-backs of completed ones."""
     now = timezone.make_aware(datetime.datetime.combine(ctx.dates.anchor, datetime.time(9)))
+    span = datetime.timedelta(minutes=7 * ctx.scale.open_referrals)
+    if now + span > timezone.now() > now - datetime.timedelta(days=1):
+        # Loaded early on the anchor day itself: submitted in the hours before loading, never ahead.
+        now = (timezone.now() - span).replace(second=0, microsecond=0)
     if Referral.objects.filter(alliance=ctx.alliance, submitted_at__gte=now).exists():
         return
     rng = ctx.rng("referral-open")

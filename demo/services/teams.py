@@ -3,15 +3,18 @@
 A township branch runs a few teams, each village clinic one. Teams combine general
 practitioners with a specialist of a county hospital (全专结合, the rule of
 `members.services.add_team_member`); a village team adds a GP of its branch (乡村一体化).
-Teams are built from the hierarchy as it stands today, because the members services check team
-rules on today's placements (the moved village clinic's team works with its new branch). Their
-members hold their places from the anchor day, or from today when the anchor lies ahead (the
-members service dates no team change ahead): the same anchor, the same places.
+Teams are built from the hierarchy as it stands today (the moved village clinic's team works
+with its new branch). Each member holds their place from the first day on which the team rules
+hold on that hierarchy: the latest of the member's current posting and the current placements of
+their institution and the team's, so a team of the moved clinic begins on the move day and one
+of a stable branch at the founding (never after the anchor, nor after today: the members service
+dates no team change ahead).
 """
 
 import datetime
 
 from alliance.choices import PlacementRole
+from alliance.models import Placement
 from alliance.querysets import today
 from members import services as members_services
 from members.choices import ChronicCondition, Profession, TeamRole, TitleLevel
@@ -83,16 +86,26 @@ def _village_team(ctx, spec, branch_gp, specialist):
     _team(ctx, spec.code, f"{members[0][0].name}家庭医生团队", members)
 
 
+def _first_day_of_todays_rules(team, staff):
+    """Since when the staff member's posting and both institutions' placements are today's."""
+    posting = staff.postings.get(valid_to__isnull=True).valid_from
+    placed = Placement.objects.filter(
+        institution__in=(team.institution_id, staff.institution_id), valid_to__isnull=True
+    ).values_list("valid_from", flat=True)
+    return max(posting, *placed)
+
+
 def _team(ctx, code, name, members):
     """Create the team through the services; the first member leads it. Members are unique
     (a GP may appear twice when a branch has few)."""
     team = members_services.create_team(
         institution=ctx.institutions[code], name=name, leader=members[0][0], acting_user=ctx.acting_user
     )
-    seen, joined = set(), min(ctx.dates.anchor, today())
+    seen, latest = set(), min(ctx.dates.anchor, today())
     for staff, role in members:
         if staff.employee_number not in seen:
             seen.add(staff.employee_number)
+            joined = min(latest, _first_day_of_todays_rules(team, staff))
             members_services.add_team_member(
                 team, staff=staff, role=role, valid_from=joined, acting_user=ctx.acting_user
             )

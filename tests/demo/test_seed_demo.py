@@ -25,6 +25,7 @@ from alliance.models import (
 from alliance.querysets import today
 from core.identity import decrypt, mask_resident_id, validate_credit_code, validate_resident_id
 from demo.services import DEFAULT_PASSWORD, seed_demo
+from demo.services.context import FOUNDED
 from demo.services.county import county_plan
 from demo.services.staff import staff_roster
 from demo.services.teams import resident_roster
@@ -223,8 +224,14 @@ def test_every_team_combines_general_practitioners_with_one_county_specialist(co
     assert min(teams.with_composition().values_list("gp_count", flat=True)) >= 1
     assert set(specialists.values_list("staff__institution__code", flat=True)) <= {"H0001", "H0002", "H0003"}
     assert all(team.leader_id for team in teams)
-    # Places held from the anchor day, whenever the tests run.
-    assert set(TeamMembership.objects.values_list("valid_from", "valid_to")) == {(ANCHOR, None)}
+    # Places held since the hierarchy and postings of today hold: the founding for most, the
+    # move day for the moved clinic's team; none ended, none after the anchor.
+    places = TeamMembership.objects.select_related("team__institution")
+    assert {place.valid_to for place in places} == {None}
+    assert max(place.valid_from for place in places) <= ANCHOR
+    moved = {place.valid_from for place in places if place.team.institution.code == "H1113"}
+    assert moved == {DATES.move_on}
+    assert places.filter(valid_from=FOUNDED).count() > places.count() / 2
 
 
 def test_governance_records_show_a_year_with_too_few_government_meetings(county):
