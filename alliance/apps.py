@@ -34,6 +34,17 @@ class AllianceConfig(AppConfig):
         from .imports import may_use_imports
 
         register(NavItem(_("Excel import"), "alliance:import", visible=may_use_imports, order=80))
+        _register_measures()
+
+
+def _register_measures():
+    """Open bed-days, and the hierarchy of each month that restricted measures use (issue 14)."""
+    from core import measures
+
+    from . import measures as hierarchy
+
+    measures.register(*hierarchy.SOURCES)
+    measures.register_hierarchy(hierarchy.roles_by_month)
 
 
 def _register_navigation(models):

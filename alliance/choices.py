@@ -24,6 +24,11 @@ class PlacementRole(models.TextChoices):
     PARTNER = "partner", _("Partner institution")
 
 
+# Primary care (基层医疗卫生机构) in the hierarchy: the township branches and their village clinics;
+# "primary" measures count at the institutions holding these roles in the month (issue 14).
+PRIMARY_ROLES = frozenset({PlacementRole.BRANCH, PlacementRole.VILLAGE})
+
+
 class CommitteePosition(models.TextChoices):
     CHAIR = "chair", _("Chair")
     VICE_CHAIR = "vice_chair", _("Vice chair")

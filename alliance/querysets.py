@@ -2,9 +2,10 @@
 the institution list with `as_of`, the access policy, a month's figures (last day of the month)."""
 
 from django.db.models import Count, Prefetch, Q
-from django.db.models.functions import ExtractYear
+from django.db.models.functions import ExtractYear, TruncMonth
 from django.utils import timezone
 
+from core.measures import month_end, month_range, next_month
 from core.querysets import ScopedQuerySet
 
 from .choices import GOVERNMENT_MEETINGS_PER_YEAR, MeetingKind, PlacementRole
@@ -38,6 +39,27 @@ class PlacementQuerySet(ScopedQuerySet):
 
     def current(self):
         return self.on(today())
+
+    def on_last_day_of(self, month):
+        """Placements in force on the last day of `month`: a first day of month, or an expression
+        giving one (`OuterRef("month")`, so a measure's query can join the month's hierarchy).
+        Compared by months, so no date arithmetic is needed in SQL: in force on the last day
+        means begun in that month or before and ended (valid_to) in a later month, or not."""
+        return self.alias(began=TruncMonth("valid_from"), ended=TruncMonth("valid_to")).filter(
+            Q(valid_to__isnull=True) | Q(ended__gt=month), began__lte=month
+        )
+
+    def by_month(self, first_month, last_month):
+        """`{(institution_id, month): placement}` of the placements in force on the last day of
+        each month first … last (the hierarchy of each month, DESIGN §3), in one query."""
+        months = month_range(first_month, last_month)
+        placements = list(self.overlapping(first_month, next_month(last_month)).order_by())
+        return {
+            (placement.institution_id, month): placement
+            for month in months
+            for placement in placements
+            if placement.covers(month_end(month))
+        }
 
     def changed_within(self, first, last):
         """Placements that began or ended on a day in [first, last]: the changes of a period.

@@ -18,6 +18,16 @@ class EncountersConfig(AppConfig):
         # records themselves are not audited one by one: a batch may hold 5,000 of them.
         audit.register(models.IngestBatch)
         _register_navigation(models)
+        _register_measures()
+
+
+def _register_measures():
+    """Visits and admissions per institution and month, for the indicators (issue 14)."""
+    from core import measures
+
+    from . import measures as encounter_measures
+
+    measures.register(*encounter_measures.SOURCES)
 
 
 def _register_navigation(models):

@@ -28,6 +28,15 @@ class MembersConfig(AppConfig):
         audit.register(UserObjectPermission)
         audit.register(GroupObjectPermission)
         self.register_navigation(models)
+        self.register_measures()
+
+    def register_measures(self):
+        """Doctors stationed six months or more in the year, for the indicators (issue 14)."""
+        from core import measures
+
+        from . import measures as people
+
+        measures.register(*people.SOURCES)
 
     def register_navigation(self, models):
         """The people pages, each shown only to roles that may read its rows (DESIGN §5): the

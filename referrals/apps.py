@@ -13,6 +13,15 @@ class ReferralsConfig(AppConfig):
         self.register_navigation()
         self.register_audit()
         self.register_references()
+        self.register_measures()
+
+    def register_measures(self):
+        """Slots, reserved beds and referrals per institution and month (issue 14)."""
+        from core import measures
+
+        from . import measures as referral_measures
+
+        measures.register(*referral_measures.SOURCES)
 
     def register_references(self):
         """Encounters name the referral that brought the patient by id (issue 13 point 3)."""
