@@ -104,7 +104,7 @@ class Checker:
             "alliance_id": counted.alliance_id,
             "institution_id": facts.id,
             "outside_facility_id": None,
-            "in_county": alliance_kind == AllianceKind.COUNTY or facts.region_code == alliance_region,
+            "in_county": in_county(counted, facts, alliance_kind, alliance_region),
             "department_id": department,
             "resident_region": region,
             "is_resident": region == alliance_region,
@@ -224,7 +224,7 @@ class Checker:
             facts.id,
             None,
         )
-        row["in_county"] = kind == AllianceKind.COUNTY or facts.region_code == region
+        row["in_county"] = in_county(counted, facts, kind, region)
         row["department_id"] = self.department(record, facts)
 
     def month_place(self, facts, month):
@@ -347,3 +347,12 @@ def _plain_region(value):
         and value.isdigit()
         and value[:2] in PROVINCE_PREFIXES
     )
+
+
+def in_county(place, facts, kind, region):
+    """Care at a registered institution is in the county when the institution is a member of a
+    county alliance (DESIGN §8), or lies in the region of a city group; a partner institution
+    (a city or provincial hospital receiving up-referrals) is outside the county either way."""
+    if place.role == PlacementRole.PARTNER:
+        return False
+    return kind == AllianceKind.COUNTY or facts.region_code == region

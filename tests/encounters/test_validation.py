@@ -197,6 +197,32 @@ def test_an_alliance_admin_writes_every_institution_of_its_alliance_only(world):
     assert [error["index"] for error in errors] == [1]
 
 
+def test_care_at_a_partner_institution_is_outside_the_county_on_both_paths(world):
+    """A city hospital placed as a partner receives up-referrals; its records are not in-county
+    care even though it is registered in the county alliance."""
+    mine, _other, users = world
+    partner = InstitutionFactory(code="P3307009", name="市中心医院", region_code="330702")
+    alliance_services.join_alliance(
+        partner,
+        alliance=mine.alliance,
+        role=PlacementRole.PARTNER,
+        valid_from=DAY.replace(day=1),
+        acting_user=None,
+    )
+    department(partner), department(mine.lead)
+    records = [visit(1, partner), visit(2, mine.lead)]
+
+    rows, errors = errors_of("visits", records, users["alliance_admin"])
+    checker = _checker("visits", records, users["alliance_admin"])
+
+    assert errors == []
+    assert [(row["institution_id"], row["in_county"]) for row in rows] == [
+        (partner.pk, False),
+        (mine.lead.pk, True),
+    ]
+    assert [checker.fast(record)["in_county"] for record in records] == [False, True]
+
+
 def test_a_valid_visit_becomes_its_columns_and_the_id_number_its_keyed_hash(world, settings):
     mine, _other, users = world
     number = visit(1, mine.home)["patient_id_number"]

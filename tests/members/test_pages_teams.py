@@ -2,6 +2,7 @@
 contract, history) and the forms through create_team, update_team, add/remove_team_member."""
 
 import datetime
+
 import pytest
 
 from members.models import FamilyDoctorTeam, TeamMembership
