@@ -19,7 +19,8 @@ What a caller may ask:
 - `can_read(user, model, action)`, `can_write(user, model, obj=None)` → booleans (menus, 403s);
 - `institutions(user, model, action, on=date)` → the institutions whose `model` rows the user
   reaches (filter choices, an institution named in a request body): on a date, an alliance's
-  reach is the institutions placed in it that day; without one, every institution it ever held;
+  reach is the institutions placed in it that day; without one, every institution it ever held
+  (for rows that describe an institution as it is now, a team or a weekly template: today's);
 - `reach(user, model, action)` → the `Reach` itself (whole alliances, single institutions, the
   rows one sent), read from the memberships cached on the request's user, for a page that must
   know whether a user reaches one institution or many without a query.

@@ -6,8 +6,9 @@ write them, and how far each role reaches:
 
 - `ALLIANCE`: every row of the alliances the user's role belongs to. For alliance-level roles
   (bureau, alliance_admin, committee, finance, insurance_feed) that is their alliance, history
-  included (every institution that ever belonged to it). For institution-level roles it is the
-  alliance their institution belongs to today.
+  included; for institution-level roles the alliance their institution belongs to today. Which
+  rows are an alliance's is the rule's `alliance` and `date` (issue 13 point 5): an institution
+  that moves to another alliance takes its new rows with it, and leaves its old ones behind.
 - `OWN`: rows of the user's own institution only.
 - `SENT`: rows the user itself sent (the rule's `sender` path): the insurance feed reads back
   its own encounter records and nothing else of the alliance's patients.
@@ -20,20 +21,26 @@ Rows outside a user's reach are simply absent from their querysets (404); a role
 but not write gets 403 from the API's permission class.
 """
 
+import datetime
 from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import CharField, Q
-from django.db.models.functions import Cast
+from django.db.models import CharField, DateField, F, Q, Value
+from django.db.models.functions import Cast, Coalesce
+from django.utils import timezone
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from alliance.models import Institution, Placement
 from alliance.querysets import today
-from core.access import AGGREGATE, READ, Reach
+from core.access import AGGREGATE, READ, WRITE, Reach
 
 from .choices import MembershipRole as Role
 
 ALLIANCE, OWN, SENT = "alliance", "own", "sent"
+# `Rule.date` values that are not paths: the hierarchy's rows reach every alliance their
+# institution ever belonged to; a row describing the institution as it is now, the alliance it
+# belongs to today.
+EVER, TODAY = "<ever>", "<today>"
 EVERY_ROLE = dict.fromkeys(Role.values, ALLIANCE)
 # Machine roles: systems that call the API with a token. Pages are for people (`interactive`).
 MACHINE_ROLES = frozenset({Role.API_CLIENT, Role.INSURANCE_FEED})
@@ -94,9 +101,16 @@ POOL_WRITERS = {Role.ALLIANCE_ADMIN: ALLIANCE, Role.INSTITUTION_ADMIN: OWN}
 class Rule:
     """How one model's rows are reached. `institution`: ORM path(s) from the row to its
     institution(s) (a row of either end counts); `alliance`: path to its alliance, for rows
-    that belong to an alliance rather than an institution; `sender`: path to the user who sent
-    the row, for the `SENT` extent. `aggregate`: roles that may count rows they may not read
-    (every reader may aggregate too)."""
+    that belong to an alliance rather than an institution or name the one they count in;
+    `sender`: path to the user who sent the row, for the `SENT` extent. `aggregate`: roles that
+    may count rows they may not read (every reader may aggregate too).
+
+    `date` says which alliances reach a row through its institution (issue 13 point 5): a path
+    to the row's day (the start of its period when `until`, the path to the period's exclusive
+    end, is given): the alliances its institution belonged to on that day (during that period);
+    `TODAY`: the alliance it belongs to now; `EVER`: every alliance it ever belonged to; empty:
+    none, the row's own `alliance` says it. A row that names its alliance is written through that
+    alliance only (a former alliance keeps reading the hierarchy, never changes another's)."""
 
     read: dict
     write: dict = field(default_factory=dict)
@@ -104,24 +118,40 @@ class Rule:
     institution: tuple = ()
     alliance: str = ""
     sender: str = ""
+    date: str = ""
+    until: str = ""
 
 
+# Which alliance sees a row of an institution that moved (issue 13 point 5, DESIGN §5 "including
+# history"). History rows are their date's: a former alliance keeps what happened while the
+# institution was its own and never sees what came after; rows with a period are seen by every
+# alliance the institution belonged to during it (a contract signed before a move and still
+# running is both alliances'). Rows describing the institution as it is now (its teams, its
+# weekly template) are the alliance it belongs to today. The hierarchy itself (institutions,
+# their places and departments) stays visible to every alliance it ever belonged to: a county
+# tree as of any date needs it, and history rows name those departments.
 RULES = {
     # The hierarchy: every role of an alliance sees its institutions (departments: DEPARTMENT_READERS).
     "alliance.alliance": Rule(alliance="pk", read=EVERY_ROLE, write={Role.BUREAU: ALLIANCE}),
     "alliance.alliancepopulation": Rule(alliance="alliance", read=EVERY_ROLE, write={Role.BUREAU: ALLIANCE}),
     "alliance.institution": Rule(
-        institution=("pk",), read=EVERY_ROLE, write={Role.BUREAU: ALLIANCE, Role.ALLIANCE_ADMIN: ALLIANCE}
+        institution=("pk",),
+        date=EVER,
+        read=EVERY_ROLE,
+        write={Role.BUREAU: ALLIANCE, Role.ALLIANCE_ADMIN: ALLIANCE},
     ),
-    # The alliance path too: joining or moving into an alliance needs write reach over that alliance.
+    # The alliance path too: joining or moving into an alliance needs write reach over that
+    # alliance, and a placement is changed by its own alliance only (not by one the institution left).
     "alliance.placement": Rule(
         institution=("institution",),
         alliance="alliance",
+        date=EVER,
         read=EVERY_ROLE,
         write={Role.BUREAU: ALLIANCE, Role.ALLIANCE_ADMIN: ALLIANCE},
     ),
     "alliance.department": Rule(
         institution=("institution",),
+        date=EVER,
         read=DEPARTMENT_READERS,
         write={Role.BUREAU: ALLIANCE, Role.ALLIANCE_ADMIN: ALLIANCE},
     ),
@@ -133,22 +163,45 @@ RULES = {
     "alliance.governancedocument": Rule(
         alliance="alliance", read=GOVERNANCE_READERS, write={Role.BUREAU: ALLIANCE}
     ),
-    # People: the bureau and the alliance office see all; an institution sees its own.
-    "members.staffmember": Rule(institution=("institution",), read=INSTITUTION_READERS, write=STAFF_WRITERS),
-    "members.staffposting": Rule(institution=("institution",), read=INSTITUTION_READERS, write=STAFF_WRITERS),
-    "members.secondment": Rule(
-        institution=("from_institution", "to_institution"), read=INSTITUTION_READERS, write=STAFF_WRITERS
+    # People: the bureau and the alliance office see all; an institution sees its own. A staff
+    # member is the alliance's that employs them (统一招聘), wherever its institution went since.
+    "members.staffmember": Rule(
+        institution=("institution",), alliance="alliance", read=INSTITUTION_READERS, write=STAFF_WRITERS
     ),
+    "members.staffposting": Rule(
+        institution=("institution",),
+        date="valid_from",
+        until="valid_to",
+        read=INSTITUTION_READERS,
+        write=STAFF_WRITERS,
+    ),
+    "members.secondment": Rule(
+        institution=("from_institution", "to_institution"),
+        date="start_date",
+        until="end_date",
+        read=INSTITUTION_READERS,
+        write=STAFF_WRITERS,
+    ),
+    # A team is its institution's as it is now; a place in it is history, dated by its period.
     "members.familydoctorteam": Rule(
-        institution=("institution",), read=INSTITUTION_READERS, write=STAFF_WRITERS
+        institution=("institution",), date=TODAY, read=INSTITUTION_READERS, write=STAFF_WRITERS
     ),
     "members.teammembership": Rule(
-        institution=("team__institution",), read=INSTITUTION_READERS, write=STAFF_WRITERS
+        institution=("team__institution",),
+        date="valid_from",
+        until="valid_to",
+        read=INSTITUTION_READERS,
+        write=STAFF_WRITERS,
     ),
     "members.signedresident": Rule(
-        institution=("institution",), read=INSTITUTION_READERS, write=STAFF_WRITERS
+        institution=("institution",),
+        date="signed_on",
+        until="valid_to",
+        read=INSTITUTION_READERS,
+        write=STAFF_WRITERS,
     ),
-    # Encounters carry their alliance (insurance rows have no institution) and their sender.
+    # Encounters carry their alliance, the one their institution belonged to that day (or the
+    # insured's, for outside facilities), and their sender: no institution path for alliances.
     "encounters.outpatientvisit": Rule(
         institution=("institution",),
         alliance="alliance",
@@ -165,27 +218,47 @@ RULES = {
         write=ENCOUNTER_WRITERS,
         aggregate=COMMITTEE_AGGREGATES,
     ),
-    # Referrals: a row of either end counts.
+    # Referrals: a row of either end counts. `alliance` is the sender's that day (a referral
+    # back, the original's), so a receiving end in another alliance (a referral in from another
+    # county, or the way back) is that alliance's by the ends' places on the day it was made.
     "referrals.referral": Rule(
         institution=("from_institution", "to_institution"),
+        alliance="alliance",
+        date="created_at__date",
         read=REFERRAL_READERS,
         write=REFERRAL_WRITERS,
         aggregate=COMMITTEE_AGGREGATES,
     ),
+    # An event goes wherever its referral does.
     "referrals.referralevent": Rule(
         institution=("referral__from_institution", "referral__to_institution"),
+        alliance="referral__alliance",
+        date="referral__created_at__date",
         read=REFERRAL_READERS,
         write=REFERRAL_WRITERS,
     ),
     "referrals.slot": Rule(
-        institution=("institution",), read=POOL_READERS, write=POOL_WRITERS, aggregate=COMMITTEE_AGGREGATES
+        institution=("institution",),
+        date="date",
+        read=POOL_READERS,
+        write=POOL_WRITERS,
+        aggregate=COMMITTEE_AGGREGATES,
     ),
     "referrals.bed": Rule(
-        institution=("institution",), read=POOL_READERS, write=POOL_WRITERS, aggregate=COMMITTEE_AGGREGATES
+        institution=("institution",),
+        date="date",
+        read=POOL_READERS,
+        write=POOL_WRITERS,
+        aggregate=COMMITTEE_AGGREGATES,
     ),
-    # The weekly template slots and beds are published from, and the weeks published: as pools.
-    "referrals.pooltemplateentry": Rule(institution=("institution",), read=POOL_READERS, write=POOL_WRITERS),
-    "referrals.poolpublication": Rule(institution=("institution",), read=POOL_READERS, write=POOL_WRITERS),
+    # The weekly template slots and beds are published from (what the institution publishes
+    # from now on), and the weeks published (the week's first day): as pools.
+    "referrals.pooltemplateentry": Rule(
+        institution=("institution",), date=TODAY, read=POOL_READERS, write=POOL_WRITERS
+    ),
+    "referrals.poolpublication": Rule(
+        institution=("institution",), date="week_start", read=POOL_READERS, write=POOL_WRITERS
+    ),
 }
 
 
@@ -199,7 +272,8 @@ class AccessPolicy:
         if rule is None:
             return queryset.none()
         reach = self._reach(user, rule, action)
-        return queryset.filter(self._condition(rule, reach)) if reach else queryset.none()
+        condition = self._condition(queryset.model, rule, reach, action)
+        return queryset.filter(condition) if reach else queryset.none()
 
     def can_read(self, user, model, action=READ):
         """Whether the user reaches any rows of `model` (for menus; no query beyond the cached
@@ -219,7 +293,8 @@ class AccessPolicy:
         if not reach or obj is None:
             return bool(reach)
         if obj.pk is not None and not obj._state.adding:
-            return model._default_manager.filter(pk=obj.pk).filter(self._condition(rule, reach)).exists()
+            condition = self._condition(model, rule, reach, WRITE)
+            return model._default_manager.filter(pk=obj.pk).filter(condition).exists()
         return self._reaches_unsaved(rule, reach, obj)
 
     def institution_queryset(self):
@@ -227,13 +302,16 @@ class AccessPolicy:
 
     def institutions(self, user, model, action=READ, *, on=None, interactive=False):
         """The institutions whose `model` rows `user` reaches: its own (and granted) ones, and
-        those of its alliances (placed there on `on`, or ever)."""
+        those of its alliances (placed there on `on`, or ever; today for rows that describe the
+        institution as it is now), as the rule's `date` reaches them."""
         queryset = Institution.objects.all()
         if user.is_superuser:
             return queryset
+        rule = RULES.get(model._meta.label_lower)
         reach = self.reach(user, model, action, interactive=interactive)
         if not reach:
             return queryset.none()
+        on = today() if rule.date == TODAY else on
         if on is None:
             placed = _institutions_of(reach.alliances)
         else:
@@ -261,10 +339,12 @@ class AccessPolicy:
                 sent.add(membership.alliance_id)
             elif membership.alliance_id:
                 alliances.add(membership.alliance_id)
-            elif extent == OWN:
-                institutions.add(membership.institution_id)
             else:
-                alliances.update(_current_alliances(user, membership.institution_id))
+                # An institution's roles reach its own rows of any day (DESIGN §5: "its
+                # institution's rows"), with ALLIANCE also those of its alliance of today.
+                institutions.add(membership.institution_id)
+                if extent == ALLIANCE:
+                    alliances.update(_current_alliances(user, membership.institution_id))
         if rule.institution:
             institutions.update(_guardian_institutions(user, "write" if action == "write" else "read"))
         return Reach(
@@ -274,36 +354,91 @@ class AccessPolicy:
             sent_alliances=frozenset(sent - {None}),
         )
 
-    def _condition(self, rule, reach):
+    def _condition(self, model, rule, reach, action):
         condition = Q(pk__in=[])
         if rule.sender and reach.sender:
             condition |= Q(**{rule.sender: reach.sender})
         if rule.alliance and reach.alliances:
             condition |= Q(**{f"{rule.alliance}__in": reach.alliances})
+        # A row that names its alliance is written through it only (see Rule).
+        through = "" if action == WRITE and rule.alliance else rule.date
         for path in rule.institution:
-            if reach.alliances:
-                condition |= Q(**{f"{path}__in": _institutions_of(reach.alliances)})
+            if reach.alliances and through:
+                condition |= _placed(model, rule, through, path, reach.alliances)
             if reach.institutions:
                 condition |= Q(**{f"{path}__in": reach.institutions})
         return condition
 
     def _reaches_unsaved(self, rule, reach, obj):
-        """For a row about to be created: does it fall inside the reach? (paths may cross FKs)"""
+        """For a row about to be created: does it fall inside the reach? (paths may cross FKs)
+        The row is dated as the rule dates saved rows; a row without its date yet is made today."""
         if rule.sender and reach.sender and getattr(obj, f"{rule.sender}_id") == reach.sender:
             return True
-        if rule.alliance and rule.alliance != "pk":
-            return getattr(obj, f"{rule.alliance}_id") in reach.alliances
         if rule.alliance == "pk":
             # A new alliance is registered by a system administrator, who then gives the county
             # bureau its membership: nobody can hold a role in an alliance that does not exist.
             return False
         if rule.institution == ("pk",):
             return bool(reach.alliances)  # registering an institution; placing it is checked apart
-        allowed = set(reach.institutions)
-        if reach.alliances:  # no query to build for institution-level reach alone
-            allowed |= set(_institutions_of(reach.alliances).values_list("institution", flat=True))
-        ids = [_path_id(obj, path) for path in rule.institution]
-        return any(pk in allowed for pk in ids if pk is not None)
+        named = _path_id(obj, rule.alliance) if rule.alliance else None
+        if rule.alliance and (rule.date == EVER or not rule.institution):
+            return named in reach.alliances  # a placement: the alliance it joins decides
+        ids = [pk for pk in (_path_id(obj, path) for path in rule.institution) if pk is not None]
+        if any(pk in reach.institutions for pk in ids):
+            return True  # no query to build for institution-level reach alone
+        # An alliance reaches the row through its institution's place on the row's day, and
+        # only as the row's own alliance when it names one (a staff member hired in A for A).
+        alliances = reach.alliances if named is None else reach.alliances & {named}
+        return bool(ids and alliances) and _placed_unsaved(rule, obj, ids, alliances)
+
+
+def _placed(model, rule, date, path, alliance_ids):
+    """The rows whose institution at `path` reaches one of the alliances by `date` (see Rule):
+    placed there ever, today, or on the row's day (during its period). A dated condition is an
+    uncorrelated `pk IN (rows joined to the alliances' placements)`: the database walks the few
+    placements and each one's rows by the (institution, date) indexes, and hashes the result,
+    where a correlated EXISTS would probe Placement once for every row of the table."""
+    if date == EVER:
+        return Q(**{f"{path}__in": _institutions_of(alliance_ids)})
+    if date == TODAY:
+        placed = Placement.objects.on(today()).filter(alliance_id__in=alliance_ids)
+        return Q(**{f"{path}__in": placed.values("institution")})
+    place = f"{path}__placements"
+    then = Q(**{f"{place}__valid_to__isnull": True}) | Q(**{f"{place}__valid_to__gt": F(date)})
+    if rule.until:
+        end = Coalesce(F(rule.until), Value(datetime.date.max), output_field=DateField())
+        then &= Q(**{f"{place}__valid_from__lt": end})
+    else:
+        then &= Q(**{f"{place}__valid_from__lte": F(date)})
+    # One filter() call, so that every condition is on the same placement row.
+    rows = model._base_manager.filter(Q(**{f"{place}__alliance_id__in": alliance_ids}) & then)
+    return Q(pk__in=rows.values("pk"))
+
+
+def _placed_unsaved(rule, obj, institution_ids, alliance_ids):
+    """`_placed` for a row about to be created (one query): its day, today when not set yet."""
+    placements = Placement.objects.filter(institution_id__in=institution_ids, alliance_id__in=alliance_ids)
+    if rule.date == EVER:
+        return placements.exists()
+    if rule.date in ("", TODAY):
+        return placements.on(today()).exists()
+    start = _path_value(obj, rule.date) or today()
+    if rule.until:
+        return placements.overlapping(start, _path_value(obj, rule.until)).exists()
+    return placements.on(start).exists()
+
+
+def _path_value(obj, path):
+    """The value at the end of an ORM path on an unsaved row (None when a hop is missing); a
+    `__date` path gives a datetime's local date (the day `created_at__date` filters on)."""
+    as_date = path.endswith("__date")
+    *hops, last = path.removesuffix("__date").split("__")
+    for hop in hops:
+        obj = getattr(obj, hop, None)
+        if obj is None:
+            return None
+    value = getattr(obj, last, None)
+    return timezone.localdate(value) if as_date and value is not None else value
 
 
 def _path_id(obj, path):

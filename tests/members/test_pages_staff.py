@@ -114,7 +114,9 @@ def test_hire_form_offers_departments_of_the_chosen_institution_only(client, wor
     assert not StaffMember.objects.filter(employee_number="N0001").exists()
 
 
-def test_hire_into_an_institution_now_in_another_alliance_shows_the_service_message(client, world, zh_hans):
+def test_hire_into_an_institution_now_in_another_alliance_is_refused(client, world, zh_hans):
+    """The village's new staff are its new alliance's (issue 13 point 5): the access door refuses
+    before the service would ("Staff can only be posted to a member institution of their alliance")."""
     mine, other, users = world
     village = mine.villages[0]
     alliance_services.move_institution(
@@ -129,7 +131,7 @@ def test_hire_into_an_institution_now_in_another_alliance_shows_the_service_mess
 
     response = client.post("/people/staff/new/", hire_data(village))
 
-    message = zh_hans("Staff can only be posted to a member institution of their alliance.")
+    message = zh_hans("You may not hire staff for this institution.")
     assert response.status_code == 200
     assert response.context["form"].errors["institution"] == [message]
     assert message in response.content.decode()
