@@ -104,15 +104,16 @@ class ReferralPageFilterSet(django_filters.FilterSet):
 
 
 def department_choices(departments):
-    """`(id, "name (code)")` choices of `departments` (ordered by institution), grouped under
-    their institution's name when they belong to several institutions."""
+    """`(id, "name (code)")` choices of `departments` (`(id, code, name, institution id,
+    institution name)` rows ordered by institution), grouped under their institution's name when
+    they belong to several institutions."""
     departments = list(departments)
-    options = [(str(row.pk), str(row)) for row in departments]
-    if len({row.institution_id for row in departments}) <= 1:
+    options = [(str(pk), f"{name} ({code})") for pk, code, name, _institution, _of in departments]
+    if len({row[3] for row in departments}) <= 1:
         return options
     groups = {}
-    for row, option in zip(departments, options, strict=True):
-        groups.setdefault(row.institution_id, (row.institution.name, []))[1].append(option)
+    for (_pk, _code, _name, institution, of), option in zip(departments, options, strict=True):
+        groups.setdefault(institution, (of, []))[1].append(option)
     return list(groups.values())
 
 
@@ -231,9 +232,8 @@ class ReferralBoxView(ScopedListView):
         departments = (
             self.departments(kwargs["queryset"])
             .for_user(self.request.user)  # the access door, as for every filter choice
-            .select_related("institution")
-            .only("code", "name", "institution__name")
             .order_by("institution__name", "institution", "code")
+            .values_list("pk", "code", "name", "institution", "institution__name")
         )
         return {**kwargs, "side": self.side, "institutions": institutions, "departments": departments}
 
