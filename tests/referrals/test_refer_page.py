@@ -303,10 +303,10 @@ def test_a_cell_offers_the_lowest_free_number_with_its_expected_time(client, cou
     assert (row["doctor"], row["free"], row["first"], row["first_number"]) == ("李医生", 3, first.pk, 1)
     assert timezone.localtime(row["first_at"]).strftime("%H:%M") == "08:00"
     assert f'name="slot" value="{first.pk}"' in offered.content.decode()
-    assert "No. 1, about 08:00" in offered.content.decode()
+    assert "第 1 号，约 08:00" in offered.content.decode()
     row = then.context["cell"]["rows"][0]
     assert (row["free"], row["first"], row["first_number"]) == (2, third.pk, 3)
-    assert "No. 3, about 08:20" in then.content.decode()
+    assert "第 3 号，约 08:20" in then.content.decode()
 
 
 def test_the_lowest_number_is_offered_not_the_lowest_id(client, sender, lead_dept):
