@@ -20,7 +20,7 @@ back down, and a few open referrals of the anchor day.
   their institution matches it (department, diagnosis, admission and discharge days) and the
   admission row gets its `referral_id`.
 - Live: `scale.open_referrals` referrals submitted on the anchor day through the services,
-  booking a reserved slot or bed still to come (a session after the submission, a bed from the
+  booking a reserved slot or bed still to come (a slot of a later day, a bed from the
   anchor day on), about half of them accepted, plus two refer-backs of completed referrals.
 """
 
@@ -184,9 +184,9 @@ def record_referrals(ctx):
 
 def open_referrals(ctx):
     """Referrals of the anchor day through the services: submitted from 09:00 (or, when the demo
-    is loaded earlier that day, in the hours before loading), booking a reserved slot of a
-    session after the submission or a bed from the anchor day on; about half accepted; two
-    refer-backs of completed ones."""
+    is loaded earlier that day, in the hours before loading), booking a reserved slot of a day
+    after the anchor or a bed from the anchor day on; about half accepted; two refer-backs of
+    completed ones."""
     now = timezone.make_aware(datetime.datetime.combine(ctx.dates.anchor, datetime.time(9)))
     span = datetime.timedelta(minutes=7 * ctx.scale.open_referrals)
     if now + span > timezone.now() > now - datetime.timedelta(days=1):
@@ -204,7 +204,13 @@ def open_referrals(ctx):
         institution = hospitals[code][0]
         sender = rng.choice(primary)
         by_bed = index % 3 == 2
-        pool = Bed.objects.free().filter(date__gte=ctx.dates.anchor) if by_bed else Slot.objects.bookable(at)
+        # A bed from the anchor day on; a slot of a later day, so a demo loaded in the evening
+        # shows no open referral whose appointment has already passed.
+        pool = (
+            Bed.objects.free().filter(date__gte=ctx.dates.anchor)
+            if by_bed
+            else Slot.objects.bookable(at).filter(date__gt=ctx.dates.anchor)
+        )
         booked = pool.filter(institution=institution).order_by("date", "pk")[rng.randrange(40)]
         patient = people.service_patient(rng, sender.code)
         diagnosis, reason = rng.choice(UP_DIAGNOSES)
