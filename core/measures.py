@@ -36,6 +36,10 @@ and in `ready()`: `measures.register(VISITS)`.
   (visits, yuan, bed-days), `LAST` for a state the month already holds for the year so far
   (doctors whose stationing reached six months by the month's end).
 
+Changes (point 5): every write that changes a measure's inputs calls, inside its transaction,
+`mark_changed(alliance, months, cause)`: the indicator computation recomputes those months and
+names the cause in a restatement. `changed_months()` lists what is dirty.
+
 Reading: `measure(code)` and `measures()` (UnknownMeasure for an unknown code), `sources()`, and
 `compute(alliance, first_month, last_month, codes=None, roles=None)` →
 `{(institution_id, month): {code: value}}`, running each needed source once: a year of every
@@ -231,6 +235,34 @@ def _restrict(values, restricted, roles):
         for item in restricted:
             if role in item.roles and item.base in row:
                 row[item.code] = row[item.base]
+
+
+# --- Changes of the inputs -------------------------------------------------------------------
+def mark_changed(alliance, months, cause):
+    """Record, in the caller's transaction, that `cause` (a saved model instance: the batch, the
+    referral, the pool …) changed the measures of `alliance` (an Alliance or its id) for
+    `months` (dates of any day; each counts once as its month). Call it in the service that
+    writes, so a rolled-back write leaves no mark and a committed one is never missed."""
+    from .models import MeasureChange
+
+    alliance_id = getattr(alliance, "pk", alliance)
+    if alliance_id is None:
+        return
+    label, cause_id = cause._meta.label_lower, cause.pk
+    MeasureChange.objects.bulk_create(
+        MeasureChange(alliance_id=alliance_id, month=month, cause_type=label, cause_id=cause_id)
+        for month in sorted({day.replace(day=1) for day in months if day is not None})
+    )
+
+
+def changed_months(alliance=None):
+    """`{(alliance_id, month)}` with changes not yet taken in by a computation."""
+    from .models import MeasureChange
+
+    changes = MeasureChange.objects.all()
+    if alliance is not None:
+        changes = changes.filter(alliance_id=getattr(alliance, "pk", alliance))
+    return set(changes.values_list("alliance_id", "month").distinct())
 
 
 # --- Helpers for the sources --------------------------------------------------------------------

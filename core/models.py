@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .querysets import JobQuerySet
@@ -141,3 +142,26 @@ class Notification(models.Model):
     @property
     def is_read(self):
         return self.read_at is not None
+
+
+class MeasureChange(models.Model):
+    """A write that changed the inputs of an alliance's measures for one month (issue 14 point 5):
+    an ingestion batch, a referral's move, a published pool, a secondment, a placement. Written in
+    the same transaction as the change, through `core.measures.mark_changed`; the indicator
+    computation reads them to know which months are dirty and which writes a restatement comes
+    from, and deletes those it has taken in. `alliance_id` is a plain indexed id, as the encounter
+    tables' `referral_id`: core imports no app (DESIGN §2)."""
+
+    alliance_id = models.BigIntegerField(_("alliance"))
+    month = models.DateField(_("month"))
+    cause_type = models.CharField(_("cause"), max_length=100)  # a model label: encounters.ingestionbatch
+    cause_id = models.BigIntegerField(_("cause id"), null=True, blank=True)
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("measure input change")
+        verbose_name_plural = _("measure input changes")
+        indexes = [models.Index(fields=["alliance_id", "month"], name="core_measure_change_idx")]
+
+    def __str__(self):
+        return f"{self.alliance_id} {self.month:%Y-%m} ← {self.cause_type} {self.cause_id or ''}".strip()

@@ -9,6 +9,7 @@ from auditlog.models import LogEntry
 from django.core.exceptions import ValidationError
 from django.utils.translation import override
 
+from alliance.querysets import today
 from assessment import catalogue, expressions, services
 from assessment.models import IndicatorDefinition
 from core import measures
@@ -102,8 +103,8 @@ def test_a_revision_begins_today_by_default():
 
     second = services.revise_definition(first, name_en="Renamed", acting_user=None)
 
-    assert second.effective_from == services.today()
-    assert snapshot(first)["effective_to"] == services.today()
+    assert second.effective_from == today()
+    assert snapshot(first)["effective_to"] == today()
 
 
 def test_a_revision_from_the_first_day_leaves_the_old_version_never_current():

@@ -8,8 +8,8 @@ from django.utils.translation import gettext as _
 from alliance.querysets import today
 from core.exceptions import Conflict
 
-from . import catalogue, expressions
-from .models import IndicatorDefinition
+from .. import catalogue, expressions
+from ..models import IndicatorDefinition
 
 # What a revision may change; the code is the indicator's name everywhere and the version is
 # counted here.
