@@ -5,7 +5,7 @@ divides by (住院床位下沉比例: reserved bed-days / open bed-days, at leas
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
-from core.measures import Measure, MeasureSource, Unit, month_end
+from core.measures import ROWS, Measure, MeasureSource, Unit, month_end
 
 from .choices import PlacementRole
 from .models import Placement
@@ -33,7 +33,7 @@ def open_bed_days(alliance, first_month, last_month):
         .annotate(open_beds=F("institution__open_beds"))
     )
     for (institution_id, month), placement in placements.by_month(first_month, last_month).items():
-        yield institution_id, month, {"beds.open_days": placement.open_beds * month_end(month).day}
+        yield institution_id, month, {"beds.open_days": placement.open_beds * month_end(month).day, ROWS: 1}
 
 
 HIERARCHY = MeasureSource(

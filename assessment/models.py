@@ -13,7 +13,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from . import expressions
-from .querysets import IndicatorDefinitionQuerySet
+from .querysets import IndicatorDefinitionQuerySet, IndicatorValueQuerySet
 
 # An indicator's code is its name everywhere (DESIGN §8: `?indicator=county_inpatient_share`).
 INDICATOR_CODE = RegexValidator(
@@ -166,3 +166,189 @@ class IndicatorDefinition(models.Model):
             return value <= self.target
         better = {Direction.HIGHER_BETTER: value > self.target, Direction.LOWER_BETTER: value < self.target}
         return abs(value - self.target) <= self.target_tolerance or better.get(self.direction, False)
+
+
+# --- Values (issue 14 points 2, 4–6) ---------------------------------------------------------------
+class Scope(models.TextChoices):
+    """The levels of DESIGN §8: the alliance, a township branch with its village clinics
+    (乡村一体化, the row's institution is the branch), one institution."""
+
+    ALLIANCE = "alliance", _("alliance")
+    TOWNSHIP = "township", _("township (branch with its village clinics)")
+    INSTITUTION = "institution", _("institution")
+
+
+class Period(models.TextChoices):
+    MONTH = "month", _("month")
+    YTD = "ytd", _("year to date")
+
+
+class Hierarchy(models.TextChoices):
+    """Which hierarchy the institutions roll up by: the one of the month (the default and the
+    only one stored), or today's, a labelled alternative view computed when asked."""
+
+    OF_MONTH = "of_month", _("hierarchy of the month")
+    TODAY = "today", _("today's hierarchy")
+
+
+class NullReason(models.TextChoices):
+    ZERO_DENOMINATOR = "zero_denominator", _("The denominator is 0.")
+
+
+class IndicatorMonth(models.Model):
+    """The state of one alliance-month's indicators: when they were last computed, and whether
+    the bureau has published them (the analogue of DHIS2's data approval). Until published a
+    month is provisional; after that a recompute that changes a value writes a Restatement.
+    Its row is the lock one computation of the month holds (services.indicators)."""
+
+    alliance = models.ForeignKey(
+        "alliance.Alliance", on_delete=models.PROTECT, related_name="+", verbose_name=_("alliance")
+    )
+    month = models.DateField(_("month"))
+    computed_at = models.DateTimeField(_("computed at"), null=True, blank=True)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("published by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("indicator month")
+        verbose_name_plural = _("indicator months")
+        ordering = ["alliance", "-month"]
+        constraints = [models.UniqueConstraint(fields=["alliance", "month"], name="indicator_month_unique")]
+
+    def __str__(self):
+        return f"{self.alliance_id} {self.month:%Y-%m}"
+
+    @property
+    def is_published(self):
+        return self.published_at is not None
+
+
+class MeasureSnapshot(models.Model):
+    """The base measures of one institution in one alliance-month as the last computation read
+    them (`institution` null: care at facilities outside the alliance). `values` maps measure
+    codes to decimal strings, `rows` source names to the records counted. They are the trace
+    of every value (point 6) and what today's hierarchy and the year to date roll up."""
+
+    alliance = models.ForeignKey(
+        "alliance.Alliance", on_delete=models.CASCADE, related_name="+", verbose_name=_("alliance")
+    )
+    month = models.DateField(_("month"))
+    institution = models.ForeignKey(
+        "alliance.Institution",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("institution"),
+    )
+    values = models.JSONField(_("values"), default=dict)
+    rows = models.JSONField(_("records counted"), default=dict)
+
+    class Meta:
+        verbose_name = _("measure snapshot")
+        verbose_name_plural = _("measure snapshots")
+        indexes = [
+            models.Index(fields=["alliance", "month"], name="measure_snapshot_month_idx"),
+            models.Index(fields=["institution", "month"], name="measure_snapshot_inst_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.alliance_id} {self.month:%Y-%m} {self.institution_id or '-'}"
+
+
+class IndicatorValue(models.Model):
+    """One figure: an indicator × scope × month × period of an alliance, on the hierarchy of the
+    month, computed with one definition version. `value` = numerator ÷ denominator in the
+    indicator's unit, null with `null_reason` when the denominator is 0."""
+
+    alliance = models.ForeignKey(
+        "alliance.Alliance", on_delete=models.PROTECT, related_name="+", verbose_name=_("alliance")
+    )
+    indicator = models.CharField(_("indicator"), max_length=64)
+    definition = models.ForeignKey(
+        IndicatorDefinition, on_delete=models.PROTECT, related_name="values", verbose_name=_("definition")
+    )
+    scope = models.CharField(_("scope"), max_length=16, choices=Scope.choices)
+    institution = models.ForeignKey(
+        "alliance.Institution",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("institution"),
+    )
+    month = models.DateField(_("month"))
+    period = models.CharField(_("period"), max_length=8, choices=Period.choices)
+    numerator = models.DecimalField(_("numerator"), max_digits=24, decimal_places=6)
+    denominator = models.DecimalField(_("denominator"), max_digits=24, decimal_places=6)
+    value = models.DecimalField(_("value"), max_digits=24, decimal_places=6, null=True, blank=True)
+    null_reason = models.CharField(_("why no value"), max_length=32, choices=NullReason.choices, blank=True)
+    input_rows = models.PositiveIntegerField(_("records counted"), default=0)
+    computed_at = models.DateTimeField(_("computed at"))
+    restated = models.BooleanField(_("restated"), default=False)
+
+    objects = IndicatorValueQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("indicator value")
+        verbose_name_plural = _("indicator values")
+        ordering = ["alliance", "-month", "indicator", "scope", "institution"]
+        constraints = [
+            # NULLS NOT DISTINCT on PostgreSQL (the alliance row has no institution); SQLite skips
+            # it, and there the month's lock (IndicatorMonth) keeps one row per key.
+            models.UniqueConstraint(
+                fields=["alliance", "month", "indicator", "period", "scope", "institution"],
+                name="indicator_value_unique",
+                nulls_distinct=False,
+            )
+        ]
+        indexes = [
+            models.Index(fields=["alliance", "month", "indicator"], name="indicator_value_month_idx"),
+            models.Index(fields=["institution", "month"], name="indicator_value_inst_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.indicator} {self.scope} {self.institution_id or ''} {self.month:%Y-%m} {self.period}"
+
+    @property
+    def hierarchy(self):
+        return Hierarchy.OF_MONTH
+
+
+class Restatement(models.Model):
+    """A published value that a recompute changed (point 5): old → new, when, and what caused it
+    (the writes marked through core.measures.mark_changed, or a new definition version)."""
+
+    value = models.ForeignKey(
+        IndicatorValue, on_delete=models.CASCADE, related_name="restatements", verbose_name=_("value")
+    )
+    alliance = models.ForeignKey(
+        "alliance.Alliance", on_delete=models.PROTECT, related_name="+", verbose_name=_("alliance")
+    )
+    month = models.DateField(_("month"))
+    old_numerator = models.DecimalField(_("old numerator"), max_digits=24, decimal_places=6)
+    old_denominator = models.DecimalField(_("old denominator"), max_digits=24, decimal_places=6)
+    old_value = models.DecimalField(_("old value"), max_digits=24, decimal_places=6, null=True)
+    old_version = models.PositiveIntegerField(_("old definition version"))
+    new_numerator = models.DecimalField(_("new numerator"), max_digits=24, decimal_places=6)
+    new_denominator = models.DecimalField(_("new denominator"), max_digits=24, decimal_places=6)
+    new_value = models.DecimalField(_("new value"), max_digits=24, decimal_places=6, null=True)
+    new_version = models.PositiveIntegerField(_("new definition version"))
+    causes = models.JSONField(_("causes"), default=list)
+    restated_at = models.DateTimeField(_("restated at"))
+
+    class Meta:
+        verbose_name = _("restatement")
+        verbose_name_plural = _("restatements")
+        ordering = ["-restated_at", "-id"]
+        indexes = [models.Index(fields=["alliance", "month"], name="restatement_month_idx")]
+
+    def __str__(self):
+        return f"{self.value_id}: {self.old_value} → {self.new_value}"

@@ -1,12 +1,15 @@
 """Reads of the indicator definitions."""
 
-from django.db import models
 from django.db.models import Exists, OuterRef, Q
 
 from alliance.querysets import today
+from core.querysets import ScopedQuerySet
 
 
-class IndicatorDefinitionQuerySet(models.QuerySet):
+class IndicatorDefinitionQuerySet(ScopedQuerySet):
+    """The catalogue is one for every alliance: `for_user` gives every version to each role that
+    reads definitions (members.access, a `shared` rule), none to anyone else."""
+
     def effective(self, on=None):
         """Versions whose period [effective_from, effective_to) holds `on` (default today)."""
         on = on or today()
@@ -29,3 +32,18 @@ class IndicatorDefinitionQuerySet(models.QuerySet):
             code=OuterRef("code"), version__gt=OuterRef("version")
         )
         return self.exclude(Exists(later))
+
+    def current_or_latest(self, on=None):
+        """Per code, the version effective on `on`, or its latest version when none is (an
+        indicator not in force yet, or ended): what the lists and the API show by default."""
+        every = type(self)(self.model, using=self._db)
+        current = every.current(on)
+        not_in_force = every.latest_versions().exclude(code__in=current.values("code"))
+        return self.filter(Q(pk__in=current.values("pk")) | Q(pk__in=not_in_force.values("pk")))
+
+
+class IndicatorValueQuerySet(ScopedQuerySet):
+    """Indicator values, scoped by the access policy (`assessment.indicatorvalue`)."""
+
+    def of(self, alliance, month):
+        return self.filter(alliance=alliance, month=month)

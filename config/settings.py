@@ -179,7 +179,12 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 # One queue per kind of work (DESIGN §6): webhook POSTs wait on other systems, so they have their
 # own queue and worker (docker-compose.yml) and never hold up the default one.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_ROUTES = {"alliance.tasks.deliver_webhook_task": {"queue": "webhooks"}}
+CELERY_TASK_ROUTES = {
+    "alliance.tasks.deliver_webhook_task": {"queue": "webhooks"},
+    # Monthly indicators (issue 14): long set-based work, so a computation never waits behind
+    # webhooks or holds up referral housekeeping.
+    "assessment.tasks.compute_indicators_task": {"queue": "indicators"},
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # The beat schedule is declared here, in code; django-celery-beat's database scheduler loads it
 # so staff can see and pause entries in the admin.
@@ -200,6 +205,15 @@ CELERY_BEAT_SCHEDULE = {
     "expire-unanswered-referrals": {
         "task": "referrals.tasks.expire_referrals_task",
         "schedule": crontab(minute="*/10"),
+    },
+    # Indicators (issue 14 point 5): late data every night, every month of the year early each month.
+    "recompute-dirty-indicator-months": {
+        "task": "assessment.tasks.recompute_dirty_months_task",
+        "schedule": crontab(hour=1, minute=30),
+    },
+    "compute-all-indicator-months": {
+        "task": "assessment.tasks.compute_all_months_task",
+        "schedule": crontab(day_of_month="2", hour=2, minute=0),
     },
 }
 
@@ -292,6 +306,9 @@ SPECTACULAR_SETTINGS = {
         "MembershipRoleEnum": "members.choices.MembershipRole",
         "TeamRoleEnum": "members.choices.TeamRole",
         "ReferralStateEnum": "referrals.choices.ReferralState",
+        # A referral's direction keeps DirectionEnum; an indicator's better direction is its own.
+        "DirectionEnum": "referrals.choices.Direction",
+        "IndicatorDirectionEnum": "assessment.models.Direction",
     },
 }
 # A JSON request body larger than this is refused with 413 (views may set their own cap).

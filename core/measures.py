@@ -54,12 +54,15 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
-from django.db.models import F
+from django.db.models import Count, F
 from django.utils.translation import gettext_lazy as _
 
 # What a code looks like: dotted lower-case words (`visits.in_county.primary`), so that an
 # indicator expression can name it as `#{visits.in_county.primary}`.
 CODE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+# The key of a source's row holding the records it counted there (not a measure: no code
+# starts with "_"); `grouped()` adds it, other sources may.
+ROWS = "_rows"
 
 
 class Unit(models.TextChoices):
@@ -186,15 +189,18 @@ def measure(code):
         raise UnknownMeasure(code) from None
 
 
-def compute(alliance, first_month, last_month, codes=None, *, roles=None):
+def compute(alliance, first_month, last_month, codes=None, *, roles=None, rows=None):
     """`{(institution_id, month): {code: value}}` of the measures `codes` (every registered one
     when None) for `alliance` (an Alliance or its id) over the months first … last (first days
     of months, both included). Each source needed runs once; the hierarchy is read once when a
     restricted measure is asked, unless the caller passes it as `roles`
-    (`{(institution_id, month): role}`). Institutions and months without records are absent."""
+    (`{(institution_id, month): role}`). Institutions and months without records are absent.
+    `rows`, a dict, receives `{(institution_id, month): {source name: records counted}}` of the
+    sources run (the count of input rows an indicator value keeps)."""
     month_range(first_month, last_month)  # checks the months
     wanted = [measure(code) for code in codes] if codes is not None else measures()
-    values = _base_values(alliance, first_month, last_month, {item.base or item.code for item in wanted})
+    bases = {item.base or item.code for item in wanted}
+    values = _base_values(alliance, first_month, last_month, bases, {} if rows is None else rows)
     restricted = [item for item in wanted if item.base is not None]
     if restricted:
         roles = roles if roles is not None else _roles(alliance, first_month, last_month)
@@ -204,9 +210,9 @@ def compute(alliance, first_month, last_month, codes=None, *, roles=None):
     return {key: row for key, row in result.items() if row}
 
 
-def _base_values(alliance, first_month, last_month, bases):
+def _base_values(alliance, first_month, last_month, bases, rows):
     """`{(institution_id, month): {code: value}}` of the base measures `bases`, each source
-    that computes one of them run once."""
+    that computes one of them run once; `rows` receives each source's records counted."""
     months, values = set(month_range(first_month, last_month)), {}
     for source in sources():
         own = bases.intersection(item.code for item in source.base_measures())
@@ -219,6 +225,8 @@ def _base_values(alliance, first_month, last_month, bases):
                 )
             kept = {code: value for code, value in row.items() if code in own}
             values.setdefault((institution_id, month), {}).update(kept)
+            if row.get(ROWS):
+                rows.setdefault((institution_id, month), {})[source.name] = row[ROWS]
     return values
 
 
@@ -226,6 +234,16 @@ def _roles(alliance, first_month, last_month):
     if not _hierarchy:
         raise ImproperlyConfigured("restricted measures need a hierarchy provider (register_hierarchy)")
     return _hierarchy[0](alliance, first_month, last_month)
+
+
+def restrict(values, roles, codes=None):
+    """Add to `values` (`{(institution_id, month): {code: value}}` of base measures) the
+    restricted measures `codes` (every registered one when None) where the institution held one
+    of its roles in `roles` (`{(institution_id, month): role}`): the hierarchy of the month, or
+    today's for the alternative view."""
+    wanted = [measure(code) for code in codes] if codes is not None else measures()
+    _restrict(values, [item for item in wanted if item.base is not None], roles)
+    return values
 
 
 def _restrict(values, restricted, roles):
@@ -294,6 +312,7 @@ def grouped(queryset, aggregates, *, institution="institution", month="month"):
     """A source's rows from one GROUP BY: `queryset` (already filtered by alliance and months)
     grouped by `institution` and `month` (field names or expressions, e.g. TruncMonth("date")),
     with `aggregates` ({code: aggregate expression}) computed together in the same query."""
+    aggregates = {**aggregates, ROWS: Count("pk")}
     names = {f"measure_{i}": code for i, code in enumerate(aggregates)}
     rows = (
         queryset.order_by()  # a default ordering would join the GROUP BY

@@ -17,7 +17,7 @@ from django.db.models import DurationField, ExpressionWrapper, F, Q, Sum, Value
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils.translation import gettext_lazy as _
 
-from core.measures import Measure, MeasureSource, OverMonths, Unit, month_range, next_month
+from core.measures import ROWS, Measure, MeasureSource, OverMonths, Unit, month_range, next_month
 
 from .choices import Profession, SecondmentKind, TitleLevel
 from .models import Secondment
@@ -62,7 +62,7 @@ def secondment_measures(alliance, first_month, last_month):
             if (doctor[f"days_{i}"] or datetime.timedelta()) >= SIX_MONTHS:
                 counts[doctor["from_institution"], month] += 1
     return [
-        (institution_id, month, {"secondments.six_months": n})
+        (institution_id, month, {"secondments.six_months": n, ROWS: n})
         for (institution_id, month), n in counts.items()
     ]
 

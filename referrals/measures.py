@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy as _
 
 from alliance.choices import PlacementRole
 from alliance.models import Placement
-from core.measures import Measure, MeasureSource, Unit, grouped, month_end, next_month
+from core.measures import ROWS, Measure, MeasureSource, Unit, grouped, month_end, next_month
 
 from .choices import Direction
 from .models import Bed, Referral, Slot
@@ -132,11 +132,16 @@ def pathway(direction, out_of_county, sender, receiver):
 
 
 def referral_measures(alliance, first_month, last_month):
-    """Each group adds its referrals to the month of each of its events inside the months."""
+    """Each group adds its referrals to the month of each of its events inside the months; a
+    referral is one record counted (`ROWS`) in each month it has an event in."""
     totals = Counter()
     for group in _event_groups(alliance, first_month, last_month):
         direction = group["direction"]
         way = pathway(direction, group["out_of_county"], group["sender"], group["receiver"])
+        months = {group[alias] for _event, _stamp, alias in EVENTS} - {None}
+        for month in months:
+            if first_month <= month <= last_month:
+                totals[(group["from_institution"], month), ROWS] += group["referrals"]
         for event, _stamp, alias in EVENTS:
             month = group[alias]
             if month is None or not first_month <= month <= last_month:

@@ -77,7 +77,7 @@ def celery_worker(settings):
     current_app.conf.task_always_eager = False
     current_app.control.purge()
     with start_worker(
-        current_app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=["celery", "webhooks"]
+        current_app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=["celery", "webhooks", "indicators"]
     ) as worker:
         yield worker
 

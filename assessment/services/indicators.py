@@ -1,0 +1,358 @@
+"""The monthly indicator computation (issue 14 points 4 and 5, DESIGN §4.3).
+
+`compute_indicators(alliance, months)` reads every measure of the months in one query per
+source table (core.measures), the months the year-to-date and `.periodOffset` figures also need
+from the snapshots earlier computations stored (or, for months never computed, from the tables,
+only the measures needed), and the hierarchy of all those months in one query; rolls up and
+evaluates in memory (assessment.rollup); then writes each month in its own transaction, holding
+that month's IndicatorMonth row as the lock: inserts the new figures, updates the changed ones,
+deletes the ones gone, replaces the month's snapshots and takes in the month's marks of changed
+inputs. It never writes a month it was not asked for, it is idempotent, and a failure rolls back
+the month it was writing and leaves every other month as it was.
+
+After publication (`publish_month`) a recompute that changes a figure writes a Restatement
+naming the writes that caused it (core.measures.mark_changed) or the new definition version.
+"""
+
+import datetime
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from alliance.models import Placement
+from alliance.querysets import today
+from core import access
+from core import measures as registry
+from core import services as core_services
+from core.exceptions import Conflict
+from core.models import MeasureChange
+
+from .. import rollup
+from ..models import IndicatorDefinition, IndicatorMonth, IndicatorValue, MeasureSnapshot, Restatement
+
+JOB_KIND = "indicators.compute"
+FIGURE_FIELDS = ("numerator", "denominator", "value", "null_reason", "input_rows")
+
+
+def compute_indicators(alliance, months, *, now=None):
+    """Compute and store every indicator for every scope of `months` (first days of months) of
+    `alliance`; returns `{"months": [...], "values": rows written, "restated": n}`."""
+    months = sorted(set(months))
+    if not months:
+        return {"months": [], "values": 0, "restated": 0}
+    registry.month_range(months[0], months[-1])  # checks the months
+    now = now or timezone.now()
+    changes = _changes(alliance, months)
+    evaluations = _evaluations(months)
+    inputs = _inputs(alliance, months, evaluations)
+    figures = rollup.evaluate(evaluations, inputs.figures, months)
+    written = restated = 0
+    for month in months:
+        of_month = {key: figure for key, figure in figures.items() if key[3] == month}
+        snapshots = inputs.snapshots(month)
+        count, restatements = _write_month(alliance, month, of_month, snapshots, changes.get(month, []), now)
+        written, restated = written + count, restated + restatements
+    return {"months": [m.strftime("%Y-%m") for m in months], "values": written, "restated": restated}
+
+
+def _changes(alliance, months):
+    """The marks of changed inputs of the months, read before the measures: a write committed
+    after this read keeps its mark for the next computation."""
+    marks = MeasureChange.objects.filter(alliance_id=alliance.pk, month__in=months).order_by("pk")
+    changes = {}
+    for mark in marks:
+        changes.setdefault(mark.month, []).append(mark)
+    return changes
+
+
+def _evaluations(months):
+    """`{month: [Evaluation]}` of the definition versions in force on each month's last day."""
+    by_id, evaluations = {}, {}
+    for month in months:
+        definitions = IndicatorDefinition.objects.current(on=registry.month_end(month))
+        evaluations[month] = [by_id.setdefault(d.pk, rollup.Evaluation(d)) for d in definitions]
+    return evaluations
+
+
+class _Inputs:
+    """The measures, records counted and hierarchy a computation reads."""
+
+    def __init__(self, base, rows, hierarchy, scanned):
+        self.base, self.rows, self.scanned = base, rows, scanned
+        self.figures = rollup.Figures(base, rows, hierarchy)
+
+    def snapshots(self, month):
+        """`{institution_id: (values, rows)}` of the month as scanned now."""
+        keys = {key for key in self.base if key[1] == month} | {key for key in self.rows if key[1] == month}
+        return {
+            institution_id: (
+                self.base.get((institution_id, month), {}),
+                self.rows.get((institution_id, month), {}),
+            )
+            for institution_id, _month in keys
+        }
+
+
+def _inputs(alliance, months, evaluations):
+    references = set()
+    for month in months:
+        for evaluation in evaluations[month]:
+            references |= evaluation.references[False] | evaluation.references[True]
+    needed = rollup.needed_months(months, references)
+    scanned = set(registry.month_range(months[0], months[-1]))
+    base, rows = _scan(alliance, months[0], months[-1], _base_codes())
+    extra = {month: codes for month, codes in needed.items() if month not in scanned}
+    stored = _stored_months(alliance, extra)
+    _read_snapshots(alliance, stored, base, rows)
+    missing = {month: codes for month, codes in extra.items() if month not in stored}
+    if missing:
+        codes = {registry.measure(code).base or code for codes in missing.values() for code in codes}
+        more_base, more_rows = _scan(alliance, min(missing), max(missing), codes)
+        base.update({key: row for key, row in more_base.items() if key[1] in missing})
+        rows.update({key: row for key, row in more_rows.items() if key[1] in missing})
+    every = scanned | set(needed)
+    return _Inputs(base, rows, _hierarchy(alliance, min(every), max(every)), scanned)
+
+
+def _base_codes():
+    return {item.code for item in registry.measures() if item.base is None}
+
+
+def _scan(alliance, first, last, codes):
+    rows = {}
+    base = registry.compute(alliance, first, last, sorted(codes), rows=rows)
+    return base, rows
+
+
+def _stored_months(alliance, months):
+    if not months:
+        return set()
+    computed = IndicatorMonth.objects.filter(alliance=alliance, month__in=months, computed_at__isnull=False)
+    return set(computed.values_list("month", flat=True))
+
+
+def _read_snapshots(alliance, months, base, rows):
+    """Add the stored measures of `months` (one query)."""
+    if not months:
+        return
+    for snapshot in MeasureSnapshot.objects.filter(alliance=alliance, month__in=months):
+        key = (snapshot.institution_id, snapshot.month)
+        base[key] = {code: Decimal(value) for code, value in snapshot.values.items()}
+        rows[key] = dict(snapshot.rows)
+
+
+def _hierarchy(alliance, first, last):
+    """`{(institution_id, month): (role, parent_id)}` on the last day of each month, one query."""
+    placements = Placement.objects.filter(alliance=alliance).only(
+        "institution_id", "role", "parent_id", "valid_from", "valid_to"
+    )
+    return {key: (p.role, p.parent_id) for key, p in placements.by_month(first, last).items()}
+
+
+# --- Writing one month ------------------------------------------------------------------------
+@transaction.atomic
+def _write_month(alliance, month, figures, snapshots, marks, now):
+    """Store the month's figures and snapshots under the month's lock; returns (rows, restated)."""
+    state = _locked_month(alliance, month)
+    existing = {_key(row): row for row in IndicatorValue.objects.of(alliance, month)}
+    causes = _causes(marks)
+    new, changed, restatements = [], [], []
+    for key, figure in figures.items():
+        row = existing.pop(key, None)
+        if row is None:
+            new.append(_new_value(alliance, key, figure, now))
+        elif _differs(row, figure):
+            if state.is_published and _figures_differ(row, figure):
+                restatements.append(_restatement(row, figure, causes, now))
+                row.restated = True
+            _assign(row, figure, now)
+            changed.append(row)
+    if existing:
+        IndicatorValue.objects.filter(pk__in=[row.pk for row in existing.values()]).delete()
+    IndicatorValue.objects.of(alliance, month).update(computed_at=now)
+    IndicatorValue.objects.bulk_create(new, batch_size=2000)
+    IndicatorValue.objects.bulk_update(
+        changed, [*FIGURE_FIELDS, "definition", "restated", "computed_at"], batch_size=500
+    )
+    Restatement.objects.bulk_create(restatements)
+    _replace_snapshots(alliance, month, snapshots)
+    MeasureChange.objects.filter(pk__in=[mark.pk for mark in marks]).delete()
+    state.computed_at = now
+    state.save(update_fields=["computed_at"])
+    return len(figures), len(restatements)
+
+
+def _locked_month(alliance, month):
+    """The month's IndicatorMonth row, created when missing, locked until the transaction ends:
+    two computations of one month write one after the other."""
+    state, _created = IndicatorMonth.objects.get_or_create(alliance=alliance, month=month)
+    return IndicatorMonth.objects.select_for_update().get(pk=state.pk)
+
+
+def _key(row):
+    return (row.indicator, row.scope, row.institution_id, row.month, row.period)
+
+
+def _new_value(alliance, key, figure, now):
+    code, scope, institution_id, month, period = key
+    return IndicatorValue(
+        alliance=alliance,
+        indicator=code,
+        definition=figure["definition"],
+        scope=scope,
+        institution_id=institution_id,
+        month=month,
+        period=period,
+        computed_at=now,
+        **{name: figure[name] for name in FIGURE_FIELDS},
+    )
+
+
+def _figures_differ(row, figure):
+    return any(getattr(row, name) != figure[name] for name in ("numerator", "denominator", "value"))
+
+
+def _differs(row, figure):
+    return row.definition_id != figure["definition"].pk or any(
+        getattr(row, name) != figure[name] for name in FIGURE_FIELDS
+    )
+
+
+def _assign(row, figure, now):
+    for name in FIGURE_FIELDS:
+        setattr(row, name, figure[name])
+    row.definition = figure["definition"]
+    row.computed_at = now
+
+
+def _causes(marks):
+    """The distinct writes behind the month's marks, oldest first."""
+    seen = {}
+    for mark in marks:
+        seen.setdefault((mark.cause_type, mark.cause_id), mark.changed_at)
+    return [{"type": kind, "id": pk, "at": at.isoformat()} for (kind, pk), at in seen.items()]
+
+
+def _restatement(row, figure, causes, now):
+    version = figure["definition"].version
+    reasons = list(causes)
+    if version != row.definition.version:
+        reasons.append(
+            {"type": "assessment.indicatordefinition", "id": figure["definition"].pk, "version": version}
+        )
+    return Restatement(
+        value=row,
+        alliance_id=row.alliance_id,
+        month=row.month,
+        old_numerator=row.numerator,
+        old_denominator=row.denominator,
+        old_value=row.value,
+        old_version=row.definition.version,
+        new_numerator=figure["numerator"],
+        new_denominator=figure["denominator"],
+        new_value=figure["value"],
+        new_version=version,
+        causes=reasons,
+        restated_at=now,
+    )
+
+
+def _replace_snapshots(alliance, month, snapshots):
+    MeasureSnapshot.objects.filter(alliance=alliance, month=month).delete()
+    MeasureSnapshot.objects.bulk_create(
+        (
+            MeasureSnapshot(
+                alliance=alliance,
+                month=month,
+                institution_id=institution_id,
+                values={code: str(value) for code, value in values.items()},
+                rows=rows,
+            )
+            for institution_id, (values, rows) in snapshots.items()
+        ),
+        batch_size=2000,
+    )
+
+
+# --- Requests, publication and the schedule -----------------------------------------------------
+def start_computation(alliance, months, *, acting_user):
+    """A Job computing `months` of `alliance` on the `indicators` queue (the compute button and
+    `POST /api/v1/indicators/compute/`); the bureau of the alliance only."""
+    _check_bureau(alliance, acting_user)
+    months = _checked_months(months)
+    from ..tasks import compute_indicators_task
+
+    return core_services.create_job(
+        JOB_KIND,
+        acting_user=acting_user,
+        enqueue=lambda job_id: compute_indicators_task.delay(
+            alliance.pk, [m.isoformat() for m in months], job_id=job_id
+        ),
+    )
+
+
+def _checked_months(months):
+    months = sorted(set(months))
+    if not months:
+        raise Conflict(_("Name at least one month."), code="no_months")
+    latest = today().replace(day=1)
+    if months[-1] > latest:
+        raise Conflict(
+            _("A month after the current one (%(month)s) cannot be computed.")
+            % {"month": latest.strftime("%Y-%m")},
+            code="month_in_future",
+        )
+    return months
+
+
+def _check_bureau(alliance, acting_user):
+    if not access.can_write(acting_user, IndicatorMonth, IndicatorMonth(alliance=alliance)):
+        raise PermissionDenied(_("Only the health bureau computes and publishes indicators."))
+
+
+@transaction.atomic
+def publish_month(alliance, month, *, acting_user):
+    """The bureau publishes a computed month: from now on a recompute that changes one of its
+    figures is a visible restatement. Publishing twice is a conflict; a month never computed
+    cannot be published."""
+    _check_bureau(alliance, acting_user)
+    state = IndicatorMonth.objects.select_for_update().filter(alliance=alliance, month=month).first()
+    if state is None or state.computed_at is None:
+        raise Conflict(_("This month has not been computed yet."), code="month_not_computed")
+    if state.is_published:
+        raise Conflict(_("This month is already published."), code="month_already_published")
+    state.published_at, state.published_by = timezone.now(), acting_user
+    state.save(update_fields=["published_at", "published_by"])
+    return state
+
+
+def dirty_months():
+    """`{alliance_id: [months]}` to recompute: the months with marks of changed inputs, and the
+    later months of the same year already computed (their year to date reads the dirty month)
+    and the months a year later (their `.periodOffset(-12)`)."""
+    dirty = {}
+    for alliance_id, month in registry.changed_months():
+        dirty.setdefault(alliance_id, set()).add(month)
+    result = {}
+    for alliance_id, months in dirty.items():
+        computed = set(
+            IndicatorMonth.objects.filter(alliance_id=alliance_id, computed_at__isnull=False).values_list(
+                "month", flat=True
+            )
+        )
+        follow = {
+            m for m in computed for d in months if (m.year == d.year and m > d) or m == rollup.shift(d, 12)
+        }
+        result[alliance_id] = sorted(months | follow)
+    return result
+
+
+def schedule_months(on=None):
+    """The months the early-month run recomputes: every month of the year so far, and of last
+    year too in January and February, when late data of December is still coming in."""
+    on = on or today()
+    first = datetime.date(on.year - (1 if on.month <= 2 else 0), 1, 1)
+    return registry.month_range(first, on.replace(day=1))
