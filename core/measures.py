@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
-from django.db.models import Count, F
+from django.db.models import Count, F, Q
 from django.utils.translation import gettext_lazy as _
 
 # What a code looks like: dotted lower-case words (`visits.in_county.primary`), so that an
@@ -110,6 +110,9 @@ class MeasureSource:
     name: str
     measures: tuple
     compute: Callable
+    # `records(alliance, first_month, last_month, code, institution_ids)` → a queryset of the
+    # rows counted for the base measure `code` (see `records()` below); None: not traceable.
+    records: Callable | None = None
 
     def base_measures(self):
         return [measure for measure in self.measures if measure.base is None]
@@ -253,6 +256,35 @@ def _restrict(values, restricted, roles):
         for item in restricted:
             if role in item.roles and item.base in row:
                 row[item.code] = row[item.base]
+
+
+# --- Tracing a figure to its records (issue 14 point 6) ------------------------------------------
+class Untraceable(LookupError):
+    """A measure whose source cannot list its records."""
+
+
+def records(alliance, first_month, last_month, code, institution_ids, *, roles=None):
+    """The rows counted for measure `code` of `alliance` in the months first … last at
+    `institution_ids` (None among them: care outside the alliance): a queryset of the source's
+    model, each row annotated with `record_institution` (an id or None), `record_date` and
+    `record_month`. For a restricted measure, only the institutions whose role in `roles`
+    (`{(institution_id, month): role}`) is one of its roles count, month by month, as in
+    `compute`. The caller scopes the queryset through the access door before showing a row."""
+    item = measure(code)
+    source = _sources[item.source]
+    if source.records is None:
+        raise Untraceable(code)
+    months = month_range(first_month, last_month)
+    institution_ids = set(institution_ids)
+    if item.base is None:
+        return source.records(alliance, first_month, last_month, code, institution_ids)
+    roles = roles if roles is not None else _roles(alliance, first_month, last_month)
+    queryset = source.records(alliance, first_month, last_month, item.base, institution_ids)
+    counted = Q(pk__in=[])
+    for month in months:
+        placed = {i for i in institution_ids if i is not None and roles.get((i, month)) in item.roles}
+        counted |= Q(record_month=month, record_institution__in=placed)
+    return queryset.filter(counted)
 
 
 # --- Changes of the inputs -------------------------------------------------------------------
