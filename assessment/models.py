@@ -319,7 +319,8 @@ class IndicatorValue(models.Model):
 
     @property
     def hierarchy(self):
-        return Hierarchy.OF_MONTH
+        """Stored rows are on the hierarchy of the month; assessment.today builds the others."""
+        return getattr(self, "view_hierarchy", Hierarchy.OF_MONTH)
 
 
 class Restatement(models.Model):

@@ -94,7 +94,7 @@ class Figures:
         self.hierarchy = hierarchy
         self._scopes = {}
         self._month_cache = {}
-        self._last = {
+        self.last_codes = {
             item.code for item in registry.measures() if item.over_months == registry.OverMonths.LAST
         }
 
@@ -102,6 +102,10 @@ class Figures:
         if month not in self._scopes:
             self._scopes[month] = scopes_of(self.hierarchy, month)
         return self._scopes[month]
+
+    def outside(self, month):
+        """`{code: value}` of care outside the alliance in `month` (institution None)."""
+        return self._values.get((None, month)) or {}
 
     def month_values(self, key, month):
         """`{code: value}` of scope `key` in `month` (summed over its institutions)."""
@@ -118,7 +122,7 @@ class Figures:
         """The value of `reference` (Reference(code, offset, ytd)) for scope `key`, for the
         figure of `month`."""
         target = shift(month, reference.offset)
-        if not reference.ytd or reference.code in self._last:
+        if not reference.ytd or reference.code in self.last_codes:
             return self.month_values(key, target).get(reference.code, ZERO)
         return sum((self.month_values(key, m).get(reference.code, ZERO) for m in year_to(target)), ZERO)
 

@@ -325,3 +325,26 @@ def test_dirty_months_bring_the_later_months_of_the_year_and_a_year_later(activi
 def test_the_schedule_takes_last_year_in_january_and_february():
     assert indicators.schedule_months(D(2026, 2, 2))[0] == D(2025, 1, 1)
     assert indicators.schedule_months(D(2026, 3, 2)) == [JAN, FEB, MAR]
+
+
+# --- Today's hierarchy, the labelled alternative ------------------------------------------------
+def test_todays_hierarchy_rolls_every_month_up_by_todays_branches(activity):
+    from assessment.figures import values_on_todays_hierarchy
+
+    c = activity
+    indicators.compute_indicators(c.alliance, MONTHS)
+
+    today_rows = {
+        (row.scope, row.institution_id, row.period): row
+        for row in values_on_todays_hierarchy(c.alliance, JAN, codes=["tcm_visit_share"], on=D(2026, 12, 1))
+    }
+
+    b2 = today_rows["township", c.b2.pk, "month"]
+    assert (b2.numerator, b2.denominator, b2.value, b2.hierarchy) == (1, 1, Decimal("100.00"), "today")
+    b1 = today_rows["township", c.b1.pk, "month"]
+    assert (b1.numerator, b1.denominator, b1.value) == (0, 2, Decimal("0.00"))
+    # the default stays the hierarchy of the month, and nothing was stored for today's view
+    assert value(c, "tcm_visit_share", JAN, "township", c.b1).denominator == 3
+    assert not IndicatorValue.objects.filter(
+        month=JAN, scope="township", institution=c.b2, numerator=1
+    ).exists()
