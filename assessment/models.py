@@ -12,6 +12,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from core.querysets import ScopedQuerySet
+
 from . import expressions
 from .querysets import IndicatorDefinitionQuerySet, IndicatorValueQuerySet
 
@@ -216,6 +218,8 @@ class IndicatorMonth(models.Model):
         related_name="+",
     )
 
+    objects = ScopedQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("indicator month")
         verbose_name_plural = _("indicator months")
@@ -344,6 +348,8 @@ class Restatement(models.Model):
     new_version = models.PositiveIntegerField(_("new definition version"))
     causes = models.JSONField(_("causes"), default=list)
     restated_at = models.DateTimeField(_("restated at"))
+
+    objects = ScopedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("restatement")

@@ -17,19 +17,22 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
 
 from alliance.filtersets import institution_code_filter
 from alliance.models import Alliance, Institution
 from core import access
 from core import measures as registry
+from core.api.fields import ScopedIdField
+from core.api.serializers import JobSerializer
 from core.api.viewsets import ScopedReadOnlyModelViewSet
 from core.filters import ScopedModelChoiceFilter
-from encounters.filtersets import MonthFilter
+from encounters.filtersets import MonthFilter, parse_month
 
-from .. import figures
+from .. import figures, services
 from ..models import Hierarchy, IndicatorMonth, IndicatorValue, Period, Restatement, Scope
 
 
@@ -182,6 +185,62 @@ class RestatementSerializer(serializers.ModelSerializer):
             "old_numerator", "old_denominator", "old_value", "old_version",
             "new_numerator", "new_denominator", "new_value", "new_version", "causes", "restated_at",
         ]  # fmt: skip
+
+
+class MonthInputField(serializers.CharField):
+    """A month written YYYY-MM, validated to its first day."""
+
+    def to_internal_value(self, data):
+        try:
+            return parse_month(super().to_internal_value(data))
+        except ValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
+
+
+class ComputeRequestSerializer(serializers.Serializer):
+    alliance = ScopedIdField(model=Alliance)
+    month = MonthInputField(required=False)
+    months = serializers.ListField(child=MonthInputField(), required=False, max_length=36)
+
+    def validate(self, attrs):
+        months = [*attrs.get("months", []), *([attrs["month"]] if "month" in attrs else [])]
+        if not months:
+            raise serializers.ValidationError({"month": [_("Give a month (YYYY-MM) or a list of months.")]})
+        return {"alliance": attrs["alliance"], "months": months}
+
+
+class PublishRequestSerializer(serializers.Serializer):
+    alliance = ScopedIdField(model=Alliance)
+    month = MonthInputField()
+
+
+class IndicatorMonthSerializer(serializers.ModelSerializer):
+    alliance = serializers.IntegerField(source="alliance_id")
+    month = MonthField()
+    published_by = serializers.CharField(source="published_by.username", allow_null=True, default=None)
+
+    class Meta:
+        model = IndicatorMonth
+        fields = ["alliance", "month", "computed_at", "published_at", "published_by"]
+
+
+class MonthActionsMixin:
+    """`POST /api/v1/indicators/compute/` → 202 with a Job to poll at /api/v1/jobs/{id}/;
+    `POST /api/v1/indicators/publish/` → 200 with the month. The bureau of the alliance only."""
+
+    @extend_schema(request=ComputeRequestSerializer, responses={202: JobSerializer})
+    @action(detail=False, methods=["post"])
+    def compute(self, request):
+        data = self.validated(ComputeRequestSerializer)
+        job = services.start_computation(data["alliance"], data["months"], acting_user=request.user)
+        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=PublishRequestSerializer, responses=IndicatorMonthSerializer)
+    @action(detail=False, methods=["post"])
+    def publish(self, request):
+        data = self.validated(PublishRequestSerializer)
+        state = services.publish_month(data["alliance"], data["month"], acting_user=request.user)
+        return Response(IndicatorMonthSerializer(state).data)
 
 
 def _codes(ids):
