@@ -39,7 +39,9 @@ def _fan_out(months_by_alliance):
 @shared_task(acks_late=True)
 def recompute_dirty_months_task():
     """Nightly: the months whose inputs changed since they were computed, and those that read them."""
-    return _fan_out(indicators.dirty_months())
+    months = indicators.dirty_months()
+    indicators.forget_marks_of_uncomputed_months()
+    return _fan_out(months)
 
 
 @shared_task(acks_late=True)

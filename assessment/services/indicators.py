@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -330,24 +331,32 @@ def publish_month(alliance, month, *, acting_user):
 
 
 def dirty_months():
-    """`{alliance_id: [months]}` to recompute: the months with marks of changed inputs, and the
-    later months of the same year already computed (their year to date reads the dirty month)
-    and the months a year later (their `.periodOffset(-12)`)."""
-    dirty = {}
-    for alliance_id, month in registry.changed_months():
-        dirty.setdefault(alliance_id, set()).add(month)
+    """`{alliance_id: [months]}` to recompute: the computed months with marks of changed inputs,
+    the later computed months of the same year (their year to date reads the dirty month) and
+    those a year later (their `.periodOffset(-12)`). A month never computed has no figure to
+    restate: its marks wait for its first computation (see `forget_marks_of_uncomputed_months`)."""
+    computed = {}
+    for alliance_id, month in IndicatorMonth.objects.filter(computed_at__isnull=False).values_list(
+        "alliance_id", "month"
+    ):
+        computed.setdefault(alliance_id, set()).add(month)
     result = {}
-    for alliance_id, months in dirty.items():
-        computed = set(
-            IndicatorMonth.objects.filter(alliance_id=alliance_id, computed_at__isnull=False).values_list(
-                "month", flat=True
-            )
-        )
-        follow = {
-            m for m in computed for d in months if (m.year == d.year and m > d) or m == rollup.shift(d, 12)
-        }
-        result[alliance_id] = sorted(months | follow)
-    return result
+    for alliance_id, month in registry.changed_months():
+        done = computed.get(alliance_id, set())
+        if month not in done:
+            continue
+        follow = {m for m in done if (m.year == month.year and m > month) or m == rollup.shift(month, 12)}
+        result.setdefault(alliance_id, set()).update({month} | follow)
+    return {alliance_id: sorted(months) for alliance_id, months in result.items()}
+
+
+def forget_marks_of_uncomputed_months():
+    """Delete the marks of months never computed (a placement changed years ago, say): their
+    first computation reads the tables as they are, so the marks would only pile up."""
+    computed = IndicatorMonth.objects.filter(
+        computed_at__isnull=False, alliance_id=OuterRef("alliance_id"), month=OuterRef("month")
+    )
+    return MeasureChange.objects.exclude(Exists(computed)).delete()[0]
 
 
 def schedule_months(on=None):

@@ -348,3 +348,17 @@ def test_todays_hierarchy_rolls_every_month_up_by_todays_branches(activity):
     assert not IndicatorValue.objects.filter(
         month=JAN, scope="township", institution=c.b2, numerator=1
     ).exists()
+
+
+def test_marks_of_months_never_computed_are_forgotten_by_the_nightly_run(activity):
+    from assessment.tasks import recompute_dirty_months_task
+
+    c = activity
+    indicators.compute_indicators(c.alliance, [JAN])
+    batch = IngestBatch.objects.first()
+    measures.mark_changed(c.alliance, [D(2019, 10, 1), JAN], batch)
+
+    recompute_dirty_months_task.delay()
+
+    assert not MeasureChange.objects.exists()  # JAN recomputed and taken in, 2019-10 forgotten
+    assert set(IndicatorMonth.objects.values_list("month", flat=True)) == {JAN}
