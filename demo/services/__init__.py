@@ -1,8 +1,8 @@
 """Building the demo county (`python manage.py seed_demo`, issue 3 point 6) through each app's
 services only: the hierarchy of 浦江县医共体, its staff, secondments, family-doctor teams, signed
 residents and governance, a year of encounter activity (issue 5 point 5: visits and
-admissions as the HIS clients and the insurance feed send them), then the demo accounts of
-DESIGN §8.
+admissions as the HIS clients and the insurance feed send them), referrals, the year's indicators
+(issue 14), then the demo accounts of DESIGN §8.
 
 The load is a list of steps, each a function of a `SeedContext` (seeded random sources, the
 scale, the objects built so far); a later issue adds its own step (encounters, referrals,
@@ -30,7 +30,7 @@ from encounters.models import Admission, OutpatientVisit
 from members.models import SignedResident, StaffMember
 from referrals.models import Referral
 
-from . import accounts, activity, county, governance, referrals, staff, teams
+from . import accounts, activity, county, governance, indicators, referrals, staff, teams
 from .accounts import DEFAULT_PASSWORD, demo_password
 from .context import DEFAULT_SCALE, EARLIEST_ANCHOR, SCALES, DemoDates, SeedContext
 
@@ -41,6 +41,7 @@ __all__ = [
 
 ACTIVITY_STEPS = (activity.register_clients, activity.record_visits, activity.record_admissions)
 REFERRAL_STEPS = (referrals.publish_pools, referrals.record_referrals, referrals.open_referrals)
+INDICATOR_STEPS = (indicators.compute_indicators,)
 
 STEPS = (
     county.create_alliance,
@@ -56,6 +57,7 @@ STEPS = (
     governance.record_governance,
     *ACTIVITY_STEPS,
     *REFERRAL_STEPS,
+    *INDICATOR_STEPS,
 )
 
 
@@ -87,6 +89,7 @@ def seed_demo(*, seed=2026, scale=DEFAULT_SCALE, today=None):
         # A county loaded before the activity (or the referrals) existed gets only those steps.
         later = () if activity.recorded(alliance) else ACTIVITY_STEPS
         later += () if referrals.recorded(alliance) else REFERRAL_STEPS
+        later += () if indicators.recorded(alliance) else INDICATOR_STEPS
         if later:
             _build(_reload(context, alliance), timings, later)
     logins = accounts.ensure_accounts(alliance, keeper, acting_user=admin)
