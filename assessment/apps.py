@@ -16,3 +16,29 @@ class AssessmentConfig(AppConfig):
 
         # Who revised a definition, and when the old version was ended (issue 14 point 3).
         audit.register(models.IndicatorDefinition)
+        self.register_navigation()
+
+    def register_navigation(self):
+        """The indicator definitions (issue 14 point 7), for the people who watch the alliance's
+        figures."""
+        from core import navigation
+
+        navigation.register(
+            navigation.NavItem(
+                _("Indicator definitions"),
+                "assessment:definition-list",
+                visible=watches_indicators,
+                order=400,
+            )
+        )
+
+
+def watches_indicators(user):
+    """The menu's 'Indicator definitions': for the alliance-wide roles that read them (the bureau,
+    the alliance office, the committee, finance). Every role may read the definitions (DESIGN
+    §5: no patient data); an institution's staff and an HIS open them by link or through the API."""
+    from core import access
+
+    from .models import IndicatorDefinition
+
+    return user.is_superuser or bool(access.reach(user, IndicatorDefinition, interactive=True).alliances)

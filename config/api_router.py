@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from alliance.api.urls import routes as alliance_routes
+from assessment.api.urls import routes as assessment_routes
 from core.api.views import InboxViewSet, JobViewSet, ObtainTokenView
 from encounters.api.urls import routes as encounters_routes
 from members.api.urls import routes as members_routes
@@ -13,7 +14,8 @@ from referrals.api.urls import routes as referrals_routes
 router = DefaultRouter()
 router.register("jobs", JobViewSet, basename="job")
 router.register("inbox", InboxViewSet, basename="inbox")
-for prefix, viewset, basename in [*alliance_routes, *members_routes, *encounters_routes, *referrals_routes]:
+routes = [*alliance_routes, *members_routes, *encounters_routes, *referrals_routes, *assessment_routes]
+for prefix, viewset, basename in routes:
     router.register(prefix, viewset, basename=basename)
 
 app_name = "api"

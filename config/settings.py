@@ -309,6 +309,10 @@ SPECTACULAR_SETTINGS = {
         # A referral's direction keeps DirectionEnum; an indicator's better direction is its own.
         "DirectionEnum": "referrals.choices.Direction",
         "IndicatorDirectionEnum": "assessment.models.Direction",
+        # A slot's period keeps PeriodEnum; an indicator value's period (month, ytd) is its own.
+        "PeriodEnum": "referrals.choices.SlotPeriod",
+        "IndicatorPeriodEnum": "assessment.models.Period",
+        "ScopeEnum": "assessment.models.Scope",
     },
 }
 # A JSON request body larger than this is refused with 413 (views may set their own cap).

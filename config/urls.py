@@ -19,6 +19,7 @@ urlpatterns = [
     path("people/", include("members.urls")),
     path("encounters/", include("encounters.urls")),
     path("referrals/", include("referrals.urls")),
+    path("indicators/", include("assessment.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_router")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -95,6 +95,16 @@ POOL_READERS = dict.fromkeys(
     (Role.BUREAU, Role.ALLIANCE_ADMIN, Role.INSTITUTION_ADMIN, Role.CLINICIAN, Role.API_CLIENT), ALLIANCE
 )
 POOL_WRITERS = {Role.ALLIANCE_ADMIN: ALLIANCE, Role.INSTITUTION_ADMIN: OWN}
+# Indicator definitions (issue 14 point 3) are no patient data: every role reads them (the
+# committee watches indicators, an HIS reads the catalogue: DESIGN §1); only the bureau writes.
+# An institution's roles read them as their own (OWN): their reach of a shared rule then needs
+# no look-up of their alliance, and the menu offers the definitions to the alliance-wide roles.
+DEFINITION_READERS = {
+    **dict.fromkeys(
+        (Role.BUREAU, Role.ALLIANCE_ADMIN, Role.COMMITTEE, Role.FINANCE, Role.INSURANCE_FEED), ALLIANCE
+    ),
+    **dict.fromkeys((Role.INSTITUTION_ADMIN, Role.CLINICIAN, Role.API_CLIENT), OWN),
+}
 
 
 @dataclass(frozen=True)
@@ -110,7 +120,10 @@ class Rule:
     end, is given): the alliances its institution belonged to on that day (during that period);
     `TODAY`: the alliance it belongs to now; `EVER`: every alliance it ever belonged to; empty:
     none, the row's own `alliance` says it. A row that names its alliance is written through that
-    alliance only (a former alliance keeps reading the hierarchy, never changes another's)."""
+    alliance only (a former alliance keeps reading the hierarchy, never changes another's).
+
+    `shared`: rows that belong to no institution or alliance, one set for the whole house (the
+    indicator definitions): a role the rule names reaches every row, whatever its extent."""
 
     read: dict
     write: dict = field(default_factory=dict)
@@ -120,6 +133,7 @@ class Rule:
     sender: str = ""
     date: str = ""
     until: str = ""
+    shared: bool = False
 
 
 # Which alliance sees a row of an institution that moved (issue 13 point 5, DESIGN §5 "including
@@ -259,6 +273,10 @@ RULES = {
     "referrals.poolpublication": Rule(
         institution=("institution",), date="week_start", read=POOL_READERS, write=POOL_WRITERS
     ),
+    # The indicator catalogue: one for every alliance; the bureau corrects or adds a definition.
+    "assessment.indicatordefinition": Rule(
+        shared=True, read=DEFINITION_READERS, write={Role.BUREAU: ALLIANCE}
+    ),
 }
 
 
@@ -355,6 +373,8 @@ class AccessPolicy:
         )
 
     def _condition(self, model, rule, reach, action):
+        if rule.shared:
+            return Q()  # every row, for whoever reaches the rule at all
         condition = Q(pk__in=[])
         if rule.sender and reach.sender:
             condition |= Q(**{rule.sender: reach.sender})
@@ -372,6 +392,8 @@ class AccessPolicy:
     def _reaches_unsaved(self, rule, reach, obj):
         """For a row about to be created: does it fall inside the reach? (paths may cross FKs)
         The row is dated as the rule dates saved rows; a row without its date yet is made today."""
+        if rule.shared:
+            return True
         if rule.sender and reach.sender and getattr(obj, f"{rule.sender}_id") == reach.sender:
             return True
         if rule.alliance == "pk":

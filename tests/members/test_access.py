@@ -30,7 +30,9 @@ from tests.members.factories import resident, resident_id, staff, team
 pytestmark = pytest.mark.django_db
 
 D = datetime.date
-MODELS = sorted(RULES)
+# Rows of no institution or alliance, one set for every alliance (members.access `shared`).
+SHARED = {"assessment.indicatordefinition"}
+MODELS = sorted(set(RULES) - SHARED)
 ROLES = list(MembershipRole.values)
 ALLIANCE_ROLES = {"bureau", "alliance_admin", "committee", "finance", "insurance_feed"}
 
@@ -251,7 +253,8 @@ def _expected(world, label, extent):
 
 def test_the_rules_cover_the_models_of_the_hierarchy_and_people():
     assert set(MODELS) == HIERARCHY | DEPARTMENTS | GOVERNANCE | PEOPLE | ENCOUNTERS | REFERRALS | POOLS
-    for label in MODELS:
+    assert set(RULES) - set(MODELS) == SHARED
+    for label in RULES:
         assert hasattr(apps.get_model(label).objects, "for_user"), label
 
 
@@ -410,6 +413,56 @@ def test_a_grant_to_another_user_widens_nobody_else(world):
     clinician = _user(world, "clinician")
 
     assert _visible(world, "members.staffmember", clinician) == ["BA"]
+
+
+# --- Shared rows: the indicator catalogue (issue 14 point 3) --------------------------------------------
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_reads_every_definition_and_only_the_bureau_writes(world, role):
+    """Definitions are no patient data (DESIGN §5: the committee sees indicators, an HIS reads
+    the catalogue); the bureau corrects or adds them."""
+    from assessment.models import IndicatorDefinition
+    from tests.assessment.factories import definition
+
+    row = definition("matrix_share")
+    user = _user(world, role)
+    writes = role == "bureau"
+
+    assert IndicatorDefinition.objects.for_user(user).count() == IndicatorDefinition.objects.count()
+    assert IndicatorDefinition.objects.for_user(user, access.WRITE).exists() is writes
+    assert access.can_read(user, IndicatorDefinition) is True
+    assert access.can_write(user, IndicatorDefinition) is writes
+    assert access.can_write(user, IndicatorDefinition, row) is writes
+    assert access.can_write(user, IndicatorDefinition, IndicatorDefinition(code="new_share")) is writes
+
+
+def test_definitions_are_nobodys_without_a_membership(world):
+    from assessment.models import IndicatorDefinition
+    from tests.assessment.factories import definition
+
+    row = definition("matrix_share")
+    supervisor = UserFactory()
+    assign_perm("alliance.change_institution", supervisor, world["institutions"]["LA"])
+    inactive_bureau = _user(world, "bureau", is_active=False)
+
+    for who in (AnonymousUser(), None, UserFactory(), supervisor, inactive_bureau):
+        assert not IndicatorDefinition.objects.for_user(who).exists()
+        assert access.can_write(who, IndicatorDefinition, row) is False
+    superuser = UserFactory(is_superuser=True)
+    assert IndicatorDefinition.objects.for_user(superuser).count() == IndicatorDefinition.objects.count()
+
+
+@pytest.mark.parametrize(
+    ("role", "alliance_wide"),
+    [("bureau", True), ("alliance_admin", True), ("committee", True), ("finance", True),
+     ("insurance_feed", False), ("institution_admin", False), ("clinician", False), ("api_client", False)],
+)  # fmt: skip
+def test_the_alliance_wide_people_reach_definitions_through_their_alliance(world, role, alliance_wide):
+    """What the menu asks (assessment.apps.watches_indicators); machines have no menu."""
+    from assessment.models import IndicatorDefinition
+
+    reach = access.reach(_user(world, role), IndicatorDefinition, interactive=True)
+
+    assert bool(reach.alliances) is alliance_wide
 
 
 # --- History ---------------------------------------------------------------------------------------------------

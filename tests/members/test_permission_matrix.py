@@ -271,3 +271,50 @@ def test_can_read_tells_menus_whether_a_role_sees_staff_at_all(world, role, read
     _mine, _other, users = world
 
     assert access.can_read(users[role], StaffMember) is readable
+
+
+# --- Shared rows: the indicator definitions (issue 14 points 3 and 7) ---------------------------------
+# One catalogue for every alliance, named by code: every role reads it (no patient data; the
+# committee watches indicators, an HIS reads the catalogue), only the bureau adds and revises.
+# role: (sees the definition, create, update)
+INDICATOR_MATRIX = {
+    "bureau": (True, 201, 200),
+    "alliance_admin": (True, 403, 403),
+    "committee": (True, 403, 403),
+    "finance": (True, 403, 403),
+    "insurance_feed": (True, 403, 403),
+    "institution_admin": (True, 403, 403),
+    "clinician": (True, 403, 403),
+    "api_client": (True, 403, 403),
+}
+
+
+@pytest.mark.parametrize("role", INDICATOR_MATRIX)
+def test_indicator_definitions_matrix(world, client_for, role):
+    from assessment.models import IndicatorDefinition
+    from tests.assessment.factories import definition
+
+    _mine, _other, users = world
+    seen, create, update = INDICATOR_MATRIX[role]
+    definition("matrix_share")
+    client = client_for(users[role])
+    body = {
+        "code": "matrix_count", "name_zh": "矩阵人次", "name_en": "Matrix count", "unit": "count",
+        "numerator": "#{visits.in_county}", "direction": "monitor",
+    }  # fmt: skip
+
+    listed = client.get("/api/v1/indicators/", {"code": "matrix_share"}).json()["results"]
+    detail = client.get("/api/v1/indicators/matrix_share/")
+    created = client.post("/api/v1/indicators/", body, format="json")
+    updated = client.patch("/api/v1/indicators/matrix_share/", {"decimals": 1}, format="json")
+
+    assert ([row["code"] for row in listed] == ["matrix_share"]) is seen
+    assert detail.status_code == (200 if seen else 404)
+    assert (created.status_code, updated.status_code) == (create, update), (created.content, updated.content)
+    assert IndicatorDefinition.objects.filter(code="matrix_count").exists() is (create == 201)
+    assert IndicatorDefinition.objects.filter(code="matrix_share").count() == (2 if update == 200 else 1)
+
+
+def test_anonymous_caller_gets_401_on_the_indicators(api_client, world):
+    assert api_client.get("/api/v1/indicators/").status_code == 401
+    assert api_client.post("/api/v1/indicators/", {}, format="json").status_code == 401

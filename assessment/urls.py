@@ -1,0 +1,25 @@
+"""Pages of the indicators (issue 14 point 7), under /indicators/."""
+
+from django.urls import path
+
+from . import value_pages, views
+
+app_name = "assessment"
+
+urlpatterns = [
+    # --- indicator definitions: the list, a version with its history, the bureau's forms ---
+    path("definitions/", views.DefinitionListView.as_view(), name="definition-list"),
+    path("definitions/new/", views.DefinitionCreateView.as_view(), name="definition-create"),
+    path("definitions/<int:pk>/", views.DefinitionDetailView.as_view(), name="definition-detail"),
+    path("definitions/<int:pk>/revise/", views.DefinitionReviseView.as_view(), name="definition-revise"),
+]
+
+# --- indicator values (issue 14 points 2, 4–6) ---
+urlpatterns += [
+    path("", value_pages.IndicatorValuesView.as_view(), name="values"),
+    path("compute/", value_pages.ComputeView.as_view(), name="compute"),
+    path("publish/", value_pages.PublishView.as_view(), name="publish"),
+    path("jobs/<int:pk>/", value_pages.ComputationJobView.as_view(), name="job"),
+    path("values/<int:pk>/", value_pages.ValueDetailView.as_view(), name="value-detail"),
+    path("values/<int:pk>/records/", value_pages.ValueRecordsView.as_view(), name="value-records"),
+]
