@@ -255,6 +255,8 @@ class MeasureSnapshot(models.Model):
     values = models.JSONField(_("values"), default=dict)
     rows = models.JSONField(_("records counted"), default=dict)
 
+    objects = ScopedQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("measure snapshot")
         verbose_name_plural = _("measure snapshots")

@@ -106,6 +106,10 @@ DEFINITION_READERS = {
     **dict.fromkeys((Role.INSTITUTION_ADMIN, Role.CLINICIAN, Role.API_CLIENT), OWN),
 }
 
+# Indicators (DESIGN §5: the committee sees indicators; the bureau computes them).
+ALLIANCE_WATCHERS = dict.fromkeys((Role.BUREAU, Role.ALLIANCE_ADMIN, Role.COMMITTEE, Role.FINANCE), ALLIANCE)
+INDICATOR_READERS = {**ALLIANCE_WATCHERS, Role.INSTITUTION_ADMIN: OWN, Role.CLINICIAN: OWN}
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -273,6 +277,17 @@ RULES = {
     "referrals.poolpublication": Rule(
         institution=("institution",), date="week_start", read=POOL_READERS, write=POOL_WRITERS
     ),
+    # Indicators (issue 14): the alliance's figures for those who watch the alliance (the
+    # committee included: aggregates), an institution's own figures for its staff; the bureau
+    # computes and publishes months. Snapshots and restatements go with their alliance.
+    "assessment.indicatorvalue": Rule(
+        institution=("institution",), alliance="alliance", read=INDICATOR_READERS
+    ),
+    "assessment.indicatormonth": Rule(
+        alliance="alliance", read=ALLIANCE_WATCHERS, write={Role.BUREAU: ALLIANCE}
+    ),
+    "assessment.restatement": Rule(alliance="alliance", read=ALLIANCE_WATCHERS),
+    "assessment.measuresnapshot": Rule(alliance="alliance", read=ALLIANCE_WATCHERS),
     # The indicator catalogue: one for every alliance; the bureau corrects or adds a definition.
     "assessment.indicatordefinition": Rule(
         shared=True, read=DEFINITION_READERS, write={Role.BUREAU: ALLIANCE}

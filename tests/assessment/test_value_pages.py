@@ -44,7 +44,9 @@ def test_the_committee_reads_the_month_with_its_marks(county, client):
     assert 'action="/indicators/compute/"' not in html  # read-only role: no buttons
 
 
-def test_the_bureau_computes_from_the_page_and_follows_the_job(county, client, django_capture_on_commit_callbacks):
+def test_the_bureau_computes_from_the_page_and_follows_the_job(
+    county, client, django_capture_on_commit_callbacks
+):
     mine, _other, users = county
     client.force_login(users["bureau"])
 
@@ -102,9 +104,13 @@ def test_a_figure_shows_its_measures_per_institution_and_records_only_to_readers
     )
 
     as_bureau = page(client, users["bureau"], f"/indicators/values/{value.pk}/").content.decode()
-    records = page(client, users["bureau"], f"/indicators/values/{value.pk}/records/", measure="visits.in_county.tcm")
+    records = page(
+        client, users["bureau"], f"/indicators/values/{value.pk}/records/", measure="visits.in_county.tcm"
+    )
     as_committee = page(client, users["committee"], f"/indicators/values/{value.pk}/").content.decode()
-    refused = page(client, users["committee"], f"/indicators/values/{value.pk}/records/", measure="visits.in_county.tcm")
+    refused = page(
+        client, users["committee"], f"/indicators/values/{value.pk}/records/", measure="visits.in_county.tcm"
+    )
 
     assert 'data-measure="visits.in_county.tcm"' in as_bureau and mine.home.name in as_bureau
     assert "records-link" in as_bureau and "records-link" not in as_committee

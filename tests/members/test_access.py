@@ -32,7 +32,13 @@ pytestmark = pytest.mark.django_db
 D = datetime.date
 # Rows of no institution or alliance, one set for every alliance (members.access `shared`).
 SHARED = {"assessment.indicatordefinition"}
-MODELS = sorted(set(RULES) - SHARED)
+# Indicator figures (issue 14): computed rows, not entered ones; their matrix is written out in
+# tests/assessment/test_values_api.py over computed figures of two counties.
+INDICATORS = {
+    "assessment.indicatorvalue", "assessment.indicatormonth", "assessment.restatement",
+    "assessment.measuresnapshot",
+}  # fmt: skip
+MODELS = sorted(set(RULES) - SHARED - INDICATORS)
 ROLES = list(MembershipRole.values)
 ALLIANCE_ROLES = {"bureau", "alliance_admin", "committee", "finance", "insurance_feed"}
 
@@ -253,7 +259,7 @@ def _expected(world, label, extent):
 
 def test_the_rules_cover_the_models_of_the_hierarchy_and_people():
     assert set(MODELS) == HIERARCHY | DEPARTMENTS | GOVERNANCE | PEOPLE | ENCOUNTERS | REFERRALS | POOLS
-    assert set(RULES) - set(MODELS) == SHARED
+    assert set(RULES) - set(MODELS) == SHARED | INDICATORS
     for label in RULES:
         assert hasattr(apps.get_model(label).objects, "for_user"), label
 
