@@ -24,6 +24,9 @@ class AssessmentConfig(AppConfig):
         from core import navigation
 
         navigation.register(
+            navigation.NavItem(_("Indicators"), "assessment:values", visible=reads_figures, order=390)
+        )
+        navigation.register(
             navigation.NavItem(
                 _("Indicator definitions"),
                 "assessment:definition-list",
@@ -42,3 +45,13 @@ def watches_indicators(user):
     from .models import IndicatorDefinition
 
     return user.is_superuser or bool(access.reach(user, IndicatorDefinition, interactive=True).alliances)
+
+
+def reads_figures(user):
+    """The menu's 'Indicators': for whoever reads some figures (the alliance-wide roles, and an
+    institution's admin and clinicians for their own institution's)."""
+    from core import access
+
+    from .models import IndicatorValue
+
+    return user.is_superuser or access.can_read(user, IndicatorValue)

@@ -32,12 +32,13 @@ from .views import name_of, target_of
 
 
 def visible_alliances(user):
-    """The alliances whose figures the user sees some of (one query when evaluated)."""
+    """The alliances whose figures the user sees: those it watches whole (computed yet or not)
+    and those of the figures it reads of its own institution (one query when evaluated)."""
     if user.is_superuser:
         return Alliance.objects.all()
     values = IndicatorValue.objects.for_user(user).values("alliance")
-    months = IndicatorMonth.objects.for_user(user).values("alliance")
-    return Alliance.objects.filter(Q(pk__in=values) | Q(pk__in=months))
+    watched = access.reach(user, IndicatorValue, interactive=True).alliances
+    return Alliance.objects.filter(Q(pk__in=watched) | Q(pk__in=values))
 
 
 def latest_month(alliance):

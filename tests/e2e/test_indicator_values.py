@@ -26,19 +26,19 @@ def test_bureau_computes_publishes_and_traces_a_figure(live_server, page):
     page.get_by_role("button", name="登录").click()
     page.get_by_role("navigation", name="主导航").locator('a[href="/indicators/"]').click()
 
-    page.locator('input[name="month"]').fill("2026-01")
-    page.get_by_role("button", name="显示").click()
+    page.locator("form.filters input[name=month]").fill("2026-01")
+    page.get_by_role("button", name="查看").click()
     page.get_by_role("button", name="计算 2026-01").click()
     expect(page.locator(".message[role=status]")).to_contain_text("2026-01", timeout=15000)
     page.get_by_role("link", name="查看指标数值").click()
 
-    page.locator('input[name="month"]').fill("2026-01")
-    page.get_by_role("button", name="显示").click()
+    page.locator("form.filters input[name=month]").fill("2026-01")
+    page.get_by_role("button", name="查看").click()
     row = page.locator('tr[data-indicator="tcm_visit_share"]')
     expect(row.locator("td.figure.month")).to_have_text("66.67%")
     expect(page.locator(".badge.provisional")).to_be_visible()
     page.get_by_role("button", name="发布 2026-01").click()
-    expect(page.locator("dd.publication")).to_contain_text("已发布")
+    expect(page.locator("dd.publication")).to_contain_text(f"{users['bureau'].username} 于")
     assert IndicatorMonth.objects.get(alliance=mine.alliance).published_by == users["bureau"]
 
     page.locator('tr[data-indicator="tcm_visit_share"] td.figure.month a').click()
