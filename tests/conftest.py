@@ -77,7 +77,11 @@ def celery_worker(settings):
     current_app.conf.task_always_eager = False
     current_app.control.purge()
     with start_worker(
-        current_app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=["celery", "webhooks", "indicators"]
+        current_app,
+        pool="solo",
+        perform_ping_check=False,
+        shutdown_timeout=10,
+        queues=["celery", "webhooks", "indicators"],
     ) as worker:
         yield worker
 
@@ -156,3 +160,12 @@ def world(db):
     from tests.world import build_world
 
     return build_world()
+
+
+@pytest.fixture
+def indicator_catalogue(db):
+    """The indicator catalogue (assessment's data migration), loaded again when missing: a
+    transactional test's flush empties every table, definitions included."""
+    from assessment.services import load_catalogue
+
+    load_catalogue(acting_user=None)

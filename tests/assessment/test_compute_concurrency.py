@@ -35,7 +35,7 @@ def run_together(*calls):
     return outcomes
 
 
-def test_two_concurrent_computations_leave_the_rows_of_one(activity):  # noqa: F811
+def test_two_concurrent_computations_leave_the_rows_of_one(indicator_catalogue, activity):  # noqa: F811
     c = activity
     indicators.compute_indicators(c.alliance, MONTHS)
     alone = [row[1:] for row in rows(c)]

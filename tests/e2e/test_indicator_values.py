@@ -12,7 +12,7 @@ from tests.encounters.factories import department
 
 
 @pytest.mark.django_db(transaction=True)
-def test_bureau_computes_publishes_and_traces_a_figure(live_server, page):
+def test_bureau_computes_publishes_and_traces_a_figure(indicator_catalogue, live_server, page):
     from tests.world import build_world
 
     mine, _other, users = build_world()
