@@ -6,6 +6,13 @@ the current period and opens the next on the same day, leaving closes it. Histor
 rewritten. The institution row is locked first, so two concurrent changes of one institution
 run one after the other; on PostgreSQL the exclusion constraint `placement_no_overlap` backs the
 overlap check.
+
+A placement change changes the hierarchy of every month from the month of its date on (a month's
+figures use the hierarchy of its last day, DESIGN §3): it marks those months, through the current
+one, changed for the alliance left and the alliance joined (issue 14 point 5). A change of an
+institution's open beds marks the current month of its alliance: `beds.open_days` has no history
+and reads today's figure, so the months computed before keep the figure they were computed with
+until they are recomputed for another reason.
 """
 
 from django.core.exceptions import ValidationError
@@ -15,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from core.exceptions import Conflict
 from core.identity import normalize_resident_id
+from core.measures import mark_changed, month_range
 
 from .choices import PlacementRole
 from .models import (
@@ -27,6 +35,7 @@ from .models import (
     Meeting,
     Placement,
 )
+from .querysets import today
 
 # Fields a caller may set on each model through the generic create/update services.
 INSTITUTION_FIELDS = {"code", "name", "level", "credit_code", "region_code", "licensed_beds", "open_beds"}
@@ -83,7 +92,20 @@ def register_institution(*, acting_user, **fields):
 
 @transaction.atomic
 def update_institution(institution, *, acting_user, **fields):
-    return _save(institution, fields, INSTITUTION_FIELDS)
+    """Change an institution's facts; a change of its open beds marks its alliance's current month."""
+    beds = Institution.objects.filter(pk=institution.pk).values_list("open_beds", flat=True).first()
+    _save(institution, fields, INSTITUTION_FIELDS)
+    if "open_beds" in fields and institution.open_beds != beds:
+        _mark_open_beds(institution)
+    return institution
+
+
+def _mark_open_beds(institution):
+    """The current month of the alliance the institution is placed in today (a partner's beds
+    are not the alliance's: `beds.open_days` leaves partners out)."""
+    placement = Placement.objects.filter(institution=institution).current().first()
+    if placement is not None and placement.role != PlacementRole.PARTNER:
+        mark_changed(placement.alliance_id, [today()], institution)
 
 
 @transaction.atomic
@@ -105,7 +127,9 @@ def join_alliance(institution, *, alliance, role, valid_from, parent=None, actin
         institution=institution, alliance=alliance, role=role, parent=parent, valid_from=valid_from
     )
     _validate_placement(placement)
-    return _insert(placement)
+    _insert(placement)
+    _mark_hierarchy(placement, valid_from, alliance.pk)
+    return placement
 
 
 @transaction.atomic
@@ -128,7 +152,9 @@ def move_institution(institution, *, on, alliance=None, role=None, parent=None, 
     current.valid_to = on
     current.save(update_fields=["valid_to", "updated_at"])
     _validate_placement(nxt)
-    return _insert(nxt)
+    _insert(nxt)
+    _mark_hierarchy(nxt, on, current.alliance_id, nxt.alliance_id)
+    return nxt
 
 
 @transaction.atomic
@@ -139,7 +165,17 @@ def leave_alliance(institution, *, on, acting_user):
     _validate_no_children_left_behind(current, on, staying=None)
     current.valid_to = on
     current.save(update_fields=["valid_to", "updated_at"])
+    _mark_hierarchy(current, on, current.alliance_id)
     return current
+
+
+def _mark_hierarchy(placement, on, *alliance_ids):
+    """Mark the months from `on`'s through the current month (`on`'s alone when it is later)
+    changed for each of `alliance_ids`, `placement` (opened or closed) as the cause."""
+    first = on.replace(day=1)
+    months = month_range(first, max(first, today().replace(day=1)))
+    for alliance_id in sorted(set(alliance_ids)):
+        mark_changed(alliance_id, months, placement)
 
 
 def _lock(institution):

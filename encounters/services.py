@@ -10,6 +10,12 @@ CONFLICT … DO UPDATE … WHERE (columns) IS DISTINCT FROM (EXCLUDED.columns) R
 rows that did not change are not written at all, and `xmax = 0` tells a created row from an
 updated one. Elsewhere (the embedded SQLite default) a plain fallback does the same with the ORM:
 one read of the existing keys, bulk_create and bulk_update (DESIGN §6).
+
+Late data is restated visibly (issue 14 point 5): the (alliance, month) of every record created
+or updated, before and after an update (a corrected date may move a record to another month),
+are marked changed with `core.measures.mark_changed` in the batch's transaction, the audited
+IngestBatch as the cause. The upsert itself reports them, grouped: no query per record, and one
+INSERT of the marks per alliance in the batch. Unchanged and rejected records mark nothing.
 """
 
 import datetime
@@ -22,7 +28,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import access
+from core import access, measures
 
 from .models import Admission, EncounterKind, IngestBatch, OutpatientVisit, OutsideFacility
 from .validation import validate_records
@@ -78,10 +84,11 @@ def ingest(kind, records, *, client, source, dry_run=False):
         with transaction.atomic():
             now = timezone.now()
             _save_facilities(rows)
-            created, updated = _upsert(kind, rows, client=client, source=source, now=now)
-            _record_batch(
+            created, updated, months = _upsert(kind, rows, client=client, source=source, now=now)
+            batch = _record_batch(
                 kind, client=client, source=source, now=now, counts=(created, updated, rows, rejected)
             )
+            _mark_changed(months, batch)
     return {
         "created": created,
         "updated": updated,
@@ -121,6 +128,15 @@ def _record_batch(kind, *, client, source, now, counts):
     return batch
 
 
+def _mark_changed(months, batch):
+    """Mark the measures of each `(alliance_id, month)` written dirty, the batch as the cause."""
+    by_alliance = {}
+    for alliance_id, month in months:
+        by_alliance.setdefault(alliance_id, set()).add(month)
+    for alliance_id, alliance_months in sorted(by_alliance.items()):
+        measures.mark_changed(alliance_id, alliance_months, batch)
+
+
 # --- Outside facilities (insurance feed) ---------------------------------------------------------
 def _save_facilities(rows):
     """Create or refresh the outside facilities the insurance feed named (the latest name, region
@@ -158,9 +174,10 @@ def _existing_facility_ids(rows):
 
 # --- The upsert -----------------------------------------------------------------------------------
 def _upsert(kind, rows, *, client, source, now):
-    """Write the rows; return (created, updated)."""
+    """Write the rows; return (created, updated, {(alliance_id, month)} of the records created
+    or updated, an updated record's before and after)."""
     if not rows:
-        return 0, 0
+        return 0, 0, set()
     if connection.vendor == "postgresql":
         return _upsert_postgresql(kind, rows, client=client, source=source, now=now)
     return _upsert_plain(kind, rows, client=client, source=source, now=now)
@@ -168,6 +185,7 @@ def _upsert(kind, rows, *, client, source, now):
 
 def _upsert_postgresql(kind, rows, *, client, source, now):
     created = updated = 0
+    months = set()
     for where in PLACES:
         group = [row for row in rows if row[where] is not None]
         if not group:
@@ -180,10 +198,11 @@ def _upsert_postgresql(kind, rows, *, client, source, now):
         params += [_array_literal([row[column] for row in group]) for column in arrays]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            inserted = cursor.fetchall()
-        new = sum(1 for (was_inserted,) in inserted if was_inserted)
-        created, updated = created + new, updated + len(inserted) - new
-    return created, updated
+            written = cursor.fetchall()
+        created += sum(new for _alliance, _month, new, _changed in written)
+        updated += sum(changed for _alliance, _month, _new, changed in written)
+        months.update((alliance_id, month) for alliance_id, month, _new, _changed in written)
+    return created, updated, months
 
 
 def _array_literal(values):
@@ -222,34 +241,52 @@ _STATEMENTS = {}
 
 
 def _upsert_statement(kind, where):
-    """The INSERT … ON CONFLICT statement of `kind` for the records of registered institutions or
-    of outside facilities (`where`: the key's column; built once per process)."""
+    """The upsert of `kind` for the records of registered institutions or of outside facilities
+    (`where`: the key's column; built once per process). It answers one row per (alliance,
+    month) written, with how many records it created and updated there; an updated record's
+    former (alliance, month) is a row too, counting neither: the outer SELECT reads the table as
+    the statement began, before the INSERT in its WITH wrote anything (PostgreSQL runs both on
+    one snapshot)."""
     if (kind, where) not in _STATEMENTS:
-        model, columns = MODELS[kind], COLUMNS[kind]
-        fields = {field.attname: field for field in model._meta.concrete_fields}
+        model = MODELS[kind]
         quote = connection.ops.quote_name
-        names = [quote(fields[column].column) for column in columns]
-        types = [fields[column].db_type(connection) for column in columns]
-        client, source, external_id, received_at = (
-            quote(fields[name].column) for name in ("client_id", "source", "external_id", "received_at")
-        )
-        place = quote(fields[where].column)
-        key = f"({place}, {source}, {external_id}) WHERE {place} IS NOT NULL"  # the partial unique index
-        arrays = ", ".join(
-            f"%s::{db_type}[]" for db_type in [fields["external_id"].db_type(connection), *types]
-        )
+        table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
+        alliance, month = (quote(model._meta.get_field(name).column) for name in ("alliance", "month"))
+        written = f"t.{pk} AS id, t.{alliance} AS alliance, t.{month} AS month, (t.xmax = 0) AS created"
         # Identifiers come from the model's meta, quoted; every value is a parameter.
         _STATEMENTS[kind, where] = (
-            f"INSERT INTO {quote(model._meta.db_table)} AS t "  # noqa: S608
-            f"({client}, {source}, {received_at}, {external_id}, {', '.join(names)}) "
-            f"SELECT %s, %s, %s::timestamptz, u.* FROM unnest({arrays}) AS u "
-            f"ON CONFLICT {key} DO UPDATE SET "
-            + ", ".join(f"{name} = EXCLUDED.{name}" for name in [*names, received_at, client])
-            + f" WHERE ({', '.join(f't.{name}' for name in names)}) IS DISTINCT FROM "
-            f"({', '.join(f'EXCLUDED.{name}' for name in names)}) "
-            "RETURNING (xmax = 0)"
+            f"WITH written AS ({_insert_on_conflict(kind, where)} RETURNING {written}) "  # noqa: S608
+            "SELECT alliance, month, count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) "
+            "FROM (SELECT alliance, month, created FROM written UNION ALL "
+            f"SELECT was.{alliance}, was.{month}, NULL FROM written JOIN {table} AS was "
+            f"ON was.{pk} = written.id WHERE NOT written.created) AS m GROUP BY alliance, month"
         )
     return _STATEMENTS[kind, where], COLUMNS[kind]
+
+
+def _insert_on_conflict(kind, where):
+    """`INSERT … SELECT FROM unnest(arrays) ON CONFLICT … DO UPDATE … WHERE (columns) IS
+    DISTINCT FROM (EXCLUDED.columns)`: unchanged records are not written at all."""
+    model, columns = MODELS[kind], COLUMNS[kind]
+    fields = {field.attname: field for field in model._meta.concrete_fields}
+    quote = connection.ops.quote_name
+    names = [quote(fields[column].column) for column in columns]
+    types = [fields[column].db_type(connection) for column in columns]
+    client, source, external_id, received_at = (
+        quote(fields[name].column) for name in ("client_id", "source", "external_id", "received_at")
+    )
+    place = quote(fields[where].column)
+    key = f"({place}, {source}, {external_id}) WHERE {place} IS NOT NULL"  # the partial unique index
+    arrays = ", ".join(f"%s::{db_type}[]" for db_type in [fields["external_id"].db_type(connection), *types])
+    return (
+        f"INSERT INTO {quote(model._meta.db_table)} AS t "  # noqa: S608
+        f"({client}, {source}, {received_at}, {external_id}, {', '.join(names)}) "
+        f"SELECT %s, %s, %s::timestamptz, u.* FROM unnest({arrays}) AS u "
+        f"ON CONFLICT {key} DO UPDATE SET "
+        + ", ".join(f"{name} = EXCLUDED.{name}" for name in [*names, received_at, client])
+        + f" WHERE ({', '.join(f't.{name}' for name in names)}) IS DISTINCT FROM "
+        f"({', '.join(f'EXCLUDED.{name}' for name in names)})"
+    )
 
 
 def _upsert_plain(kind, rows, *, client, source, now):
@@ -270,15 +307,18 @@ def _upsert_plain(kind, rows, *, client, source, now):
         ],
         batch_size=IN_CHUNK,
     )
+    months = {(row["alliance_id"], row["month"]) for row in new}
     for instance, values in changed:
+        months.add((instance.alliance_id, instance.month))  # where it counted until now
         for column, value in values.items():
             setattr(instance, column, value)
         instance.received_at, instance.client = now, client
+        months.add((instance.alliance_id, instance.month))
     fields = [model._meta.get_field(column).name for column in COLUMNS[kind]]
     model.objects.bulk_update(
         [instance for instance, _values in changed], [*fields, "received_at", "client"], batch_size=IN_CHUNK
     )
-    return len(new), len(changed)
+    return len(new), len(changed), months
 
 
 def _count_changes(kind, rows, *, source):

@@ -1,7 +1,12 @@
 """Writes of people and roles. Every change goes through a function here (pages, admin, API,
-imports and the demo county alike)."""
+imports and the demo county alike).
+
+A write that changes what `secondments.six_months` counts (a stationing recorded or changed, a
+doctor's profession or title crossing the intermediate level) marks the months it changes for
+the staff member's alliance (`months_changed`; issue 14 point 5)."""
 
 import copy
+import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -13,8 +18,10 @@ from alliance.models import ROLE_RANK, Placement
 from alliance.querysets import today
 from core import audit
 from core.identity import birth_date_of, encrypt, mask_resident_id, patient_key, validate_resident_id
+from core.measures import mark_changed, month_range
 
-from .choices import ChronicCondition, Gender, TeamRole
+from .choices import ChronicCondition, Gender, Profession, SecondmentKind, TeamRole
+from .measures import INTERMEDIATE_OR_HIGHER
 from .models import (
     FamilyDoctorTeam,
     Membership,
@@ -159,8 +166,19 @@ def hire_staff_many(*, alliance, hires, acting_user):
 
 @transaction.atomic
 def update_staff(staff, *, acting_user, **fields):
-    """Change a staff member's details; a change of posting goes through `post_staff`."""
-    return _save(staff, fields, STAFF_FIELDS)
+    """Change a staff member's details; a change of posting goes through `post_staff`. A doctor
+    whose profession or title now counts, or no longer counts, changes the months of their
+    stationings."""
+    stored = StaffMember.objects.only("profession", "title_level").get(pk=staff.pk)
+    _save(staff, fields, STAFF_FIELDS)
+    if is_counted(stored) != is_counted(staff):
+        counting = staff if is_counted(staff) else stored  # the version whose stationings count
+        months = set()
+        for secondment in staff.secondments.filter(kind=SecondmentKind.STATIONED):
+            months.update(months_changed(None, counted_days(secondment, counting), today=today()))
+        if months:
+            mark_changed(staff.alliance_id, months, staff)
+    return staff
 
 
 @transaction.atomic
@@ -214,17 +232,69 @@ def second_staff(staff, *, to_institution, start_date, acting_user, **fields):
     _check_downwards(secondment)
     _check_no_overlap(secondment)
     secondment.save()
+    _mark_secondment(secondment, staff, None, counted_days(secondment, staff))
     return secondment
 
 
 @transaction.atomic
 def update_secondment(secondment, *, acting_user, **fields):
     """Change dates, kind or notes (e.g. record the end of a stationing)."""
+    # What the measure counted until now: the stored row (a page's form has already changed the
+    # instance it was given).
+    stored = Secondment.objects.select_related("staff").get(pk=secondment.pk)
     _assign(secondment, fields, SECONDMENT_FIELDS)
     secondment.full_clean()
     _check_no_overlap(secondment)
     secondment.save()
+    staff = stored.staff  # a secondment stays the same doctor's
+    _mark_secondment(secondment, staff, counted_days(stored, staff), counted_days(secondment, staff))
     return secondment
+
+
+# --- What `secondments.six_months` counts (members/measures.py), for the marks of changes -------
+OPEN = datetime.date.max  # the end of a secondment without an end date
+
+
+def is_counted(staff):
+    """Whether the measure counts `staff`'s stationings: a doctor of intermediate title or higher."""
+    return staff.profession == Profession.DOCTOR and staff.title_level in INTERMEDIATE_OR_HIGHER
+
+
+def counted_days(secondment, staff):
+    """`(start_date, end_date or OPEN)` of the days the measure counts of `secondment` of
+    `staff`, or None when it counts none of them (visiting rounds, a doctor below the title)."""
+    if secondment.kind != SecondmentKind.STATIONED or not is_counted(staff):
+        return None
+    return secondment.start_date, secondment.end_date or OPEN
+
+
+def months_changed(before, after, *, today):
+    """The months (first days) whose value can differ between two versions of one secondment's
+    `counted_days` (`before` None: newly recorded or not counted until now; `after` None: no
+    longer counted). A month's value is the year so far, so a day stationed, or no longer
+    stationed, changes its own month and every later month of its year: the months run from the
+    first day counted in one version only to December of the year of the last such day. Days
+    without end (an open-ended stationing), and days of years after the current one, are marked
+    no further than December of the current year, or of the first changed day's year when that
+    is later: the months of later years are computed when they come."""
+    if before == after:
+        return []
+    if before is None or after is None:
+        first, end = before or after
+    else:
+        (start1, end1), (start2, end2) = before, after
+        first = min(start1, start2) if start1 != start2 else min(end1, end2)
+        end = max(end1, end2) if end1 != end2 else max(start1, start2)
+    last_year = min((end - datetime.timedelta(days=1)).year, max(today.year, first.year))
+    return month_range(first.replace(day=1), datetime.date(last_year, 12, 1))
+
+
+def _mark_secondment(secondment, staff, before, after):
+    """Mark the months the change from `before` to `after` (counted days) changes, for the
+    alliance employing `staff`."""
+    months = months_changed(before, after, today=today())
+    if months:
+        mark_changed(staff.alliance_id, months, secondment)
 
 
 def _check_no_overlap(secondment):

@@ -8,6 +8,12 @@ slot after the one before from the session's start (issue 13 point 5). The
 lead hospital releases at least 1/3 of its slots and 1/4 of its open beds every day (domain doc,
 source 001): a slot line is checked when saved and when published, the beds of a weekday when
 the week is published (a day's beds are spread over several lines).
+
+Publishing marks the measures of the days' months changed (issue 14 point 5) for the alliance the
+institution is placed in on each month's last day, as the slot and bed measures count them, the
+pool row as the cause (the week's publication, or the first slot or bed of a top-up). Booking,
+releasing and returning slots to the public pool change no count (`slots.reserved` counts what
+was reserved at publishing).
 """
 
 import datetime
@@ -19,8 +25,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from alliance.choices import PlacementRole
+from alliance.models import Placement
 from alliance.querysets import today
 from core.exceptions import Conflict
+from core.measures import mark_changed
 
 from ..choices import PoolKind, SlotPeriod, Weekday
 from ..models import (
@@ -139,6 +147,19 @@ def _last_numbers(institution, first, last):
     return {tuple(row[:4]): row[4] for row in rows}
 
 
+def _mark_published(institution, days, cause):
+    """Mark the months of `days` for each alliance `institution` is placed in on the month's
+    last day (one query for the placements), `cause` the pool row."""
+    months = sorted({day.replace(day=1) for day in days})
+    placed = Placement.objects.filter(institution=institution).by_month(months[0], months[-1])
+    by_alliance = {}
+    for (_institution, month), placement in placed.items():
+        if month in months:
+            by_alliance.setdefault(placement.alliance_id, set()).add(month)
+    for alliance_id, alliance_months in sorted(by_alliance.items()):
+        mark_changed(alliance_id, alliance_months, cause)
+
+
 def _create_slots(rows):
     """Insert the rows; a number taken meanwhile (someone topping up the same session at the same
     moment) is the unique constraint's, answered with Conflict: nothing was written."""
@@ -152,6 +173,7 @@ def _create_slots(rows):
         ) from error
 
 
+@transaction.atomic
 def publish_slots(
     *,
     institution,
@@ -190,9 +212,12 @@ def publish_slots(
         interval_minutes=interval_minutes,
         after=last,
     )
-    return _create_slots(rows)
+    created = _create_slots(rows)
+    _mark_published(institution, [date], created[0])
+    return created
 
 
+@transaction.atomic
 def publish_beds(*, institution, department, date, count, acting_user):
     """Reserve `count` beds of a department on one day for referred patients: a top-up beside
     the week published from the template.
@@ -204,7 +229,9 @@ def publish_beds(*, institution, department, date, count, acting_user):
     ensure_acts_for(acting_user, institution, Bed)
     _check_pool(institution, department, count)
     beds = [Bed(institution=institution, department=department, date=date) for _index in range(count)]
-    return Bed.objects.bulk_create(beds)
+    created = Bed.objects.bulk_create(beds)
+    _mark_published(institution, [date], created[0])
+    return created
 
 
 def return_unbooked_slots(now):
@@ -357,6 +384,7 @@ def publish_week(institution, *, week_start, acting_user, now=None):
     publication = _claim_week(institution, week_start, slots, beds, acting_user, now)
     _create_slots(slots)
     Bed.objects.bulk_create(beds, batch_size=1000)
+    _mark_published(institution, [row.date for row in [*slots, *beds]], publication)
     return publication
 
 

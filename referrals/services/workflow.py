@@ -5,6 +5,11 @@ staff submit and cancel, the receiving institution's staff accept, reject, recor
 completion and no-show; expiry is the system's), locks the referral, records a ReferralEvent and
 publishes the move on commit (`events.publish_move`: the inbox and the HIS webhooks). Times that rules compare come from Python
 (`timezone.now()`), never from the database.
+
+A move whose time the referral measures count (submitted, accepted, completed: `measures.EVENTS`)
+marks that month of the referral's alliance changed, the referral as the cause (issue 14 point 5);
+the other moves (arrival, the closing ones) change no count: a referral once submitted stays
+counted as submitted.
 """
 
 from django.core.exceptions import ValidationError
@@ -17,9 +22,11 @@ from alliance.models import Alliance
 from core.codes import normalize_icd10
 from core.exceptions import Conflict
 from core.identity import encrypt, mask_name, mask_resident_id, patient_key, validate_resident_id
+from core.measures import mark_changed
 from members.models import SignedResident
 
 from ..choices import Direction, ReferralState
+from ..measures import EVENTS
 from ..models import Referral, ReferralEvent, ReferralSettings
 from ..querysets import route
 from .booking import book_new, book_or_swap, holds_nothing, release
@@ -39,6 +46,7 @@ STAMPS = {
     S.NO_SHOW: "closed_at",
 }
 RELEASING = {S.REJECTED, S.CANCELLED, S.EXPIRED, S.NO_SHOW}
+COUNTED = {stamp for _event, stamp, _alias in EVENTS}  # the stamps the referral measures count
 # Left out of a new referral's field checks: the encrypted patient fields (machine-made) and the
 # foreign keys, which point at rows the caller has just read from the database (the API through
 # the user's scope): checking that they exist would only read them again.
@@ -66,7 +74,15 @@ def _move(referral, to_state, *, acting_user, now, note="", published=None):
     if to_state in RELEASING:
         release(referral)
     _record(referral, from_state, to_state, acting_user=acting_user, now=now, note=note, published=published)
+    _mark_counted(referral, to_state, now)
     return referral
+
+
+def _mark_counted(referral, to_state, now):
+    """Mark the month (in Asia/Shanghai, as the measures group) of a move the referral measures
+    count; lateral referrals are counted nowhere."""
+    if STAMPS.get(to_state) in COUNTED and referral.direction != Direction.LATERAL:
+        mark_changed(referral.alliance_id, [timezone.localdate(now)], referral)
 
 
 def _stamp(referral, to_state, now):
@@ -242,6 +258,7 @@ def create_referral(
         )
         if submit:
             publish_move(referral, S.SUBMITTED, now)
+            _mark_counted(referral, S.SUBMITTED, now)
     return referral
 
 

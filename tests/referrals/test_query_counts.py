@@ -19,12 +19,12 @@ URL = "/api/v1/referrals/"
 # institution (the scope of institutions), from and to institution, slot, department, both
 # placements (with the alliance and its referral settings), savepoint + the referral's
 # constraint check + release, savepoint + INSERT referral + UPDATE slot + INSERT both events +
-# release, the events of the answer
-CREATE_QUERIES = 18
+# INSERT the month's mark of changed measures (issue 14 point 5) + release, the events of the answer
+CREATE_QUERIES = 19
 # token and user, memberships, guardian grants, the referral, the object permission, savepoint
 # + the referral locked (with its ends, department, slot and bed) + UPDATE + INSERT event +
-# release, the events of the answer
-ACCEPT_QUERIES = 11
+# INSERT the mark + release, the events of the answer
+ACCEPT_QUERIES = 12
 # token and user, memberships, guardian grants, count, page (with ends, department, slot, bed,
 # team), events with their users
 LIST_QUERIES = 7
