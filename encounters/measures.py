@@ -8,11 +8,13 @@ a county alliance, and the outside facilities in its region), the month the reco
 insurance feed (facilities outside the alliance) have no institution and count for the alliance
 only. "Primary" and "lead" are the institution's role in the alliance on the month's last day
 (restricted measures, core.measures). Insurance measures are the county fund's: residents only.
+A figure's records (issue 14 point 6) are the visits or admissions its filter (VISIT_FILTERS,
+ADMISSION_FILTERS) counted or summed.
 """
 
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils.translation import gettext_lazy as _
 
 from alliance.choices import PRIMARY_ROLES, PlacementRole
@@ -23,6 +25,25 @@ from .models import Admission, OutpatientVisit
 LEAD = frozenset({PlacementRole.LEAD})
 IN_COUNTY, RESIDENT = Q(in_county=True), Q(is_resident=True)
 ZERO = Decimal("0.00")
+# What each base measure counts (a Q over the table) and sums (a column; None: it counts the
+# rows). The aggregates and the records (issue 14 point 6) both read it, so a figure's list of
+# records is always the rows the figure counted.
+VISIT_FILTERS = {
+    "visits.in_county": (IN_COUNTY, None),
+    "visits.in_county.tcm": (IN_COUNTY & Q(tcm=True), None),
+    "visits.residents.in_county": (RESIDENT & IN_COUNTY, None),
+    "visits.residents.all": (RESIDENT, None),
+    "visits.insurance.residents.in_county": (RESIDENT & IN_COUNTY, "insurance_paid"),
+    "visits.insurance.residents.all": (RESIDENT, "insurance_paid"),
+}
+ADMISSION_FILTERS = {
+    "admissions.in_county": (IN_COUNTY, None),
+    "admissions.in_county.cost": (IN_COUNTY, "total_cost"),
+    "admissions.residents.in_county": (RESIDENT & IN_COUNTY, None),
+    "admissions.residents.all": (RESIDENT, None),
+    "admissions.insurance.residents.in_county": (RESIDENT & IN_COUNTY, "insurance_paid"),
+    "admissions.insurance.residents.all": (RESIDENT, "insurance_paid"),
+}
 
 
 def _records(model, alliance, first_month, last_month):
@@ -30,36 +51,46 @@ def _records(model, alliance, first_month, last_month):
     return model.objects.filter(alliance=alliance, month__gte=first_month, month__lte=last_month)
 
 
+def _aggregates(filters):
+    return {
+        code: Sum(summed, filter=counted, default=ZERO) if summed else Count("pk", filter=counted)
+        for code, (counted, summed) in filters.items()
+    }
+
+
 def visit_measures(alliance, first_month, last_month):
-    return grouped(
-        _records(OutpatientVisit, alliance, first_month, last_month),
-        {
-            "visits.in_county": Count("pk", filter=IN_COUNTY),
-            "visits.in_county.tcm": Count("pk", filter=IN_COUNTY & Q(tcm=True)),
-            "visits.residents.in_county": Count("pk", filter=RESIDENT & IN_COUNTY),
-            "visits.residents.all": Count("pk", filter=RESIDENT),
-            "visits.insurance.residents.in_county": Sum(
-                "insurance_paid", filter=RESIDENT & IN_COUNTY, default=ZERO
-            ),
-            "visits.insurance.residents.all": Sum("insurance_paid", filter=RESIDENT, default=ZERO),
-        },
-    )
+    return grouped(_records(OutpatientVisit, alliance, first_month, last_month), _aggregates(VISIT_FILTERS))
 
 
 def admission_measures(alliance, first_month, last_month):
-    return grouped(
-        _records(Admission, alliance, first_month, last_month),
-        {
-            "admissions.in_county": Count("pk", filter=IN_COUNTY),
-            "admissions.in_county.cost": Sum("total_cost", filter=IN_COUNTY, default=ZERO),
-            "admissions.residents.in_county": Count("pk", filter=RESIDENT & IN_COUNTY),
-            "admissions.residents.all": Count("pk", filter=RESIDENT),
-            "admissions.insurance.residents.in_county": Sum(
-                "insurance_paid", filter=RESIDENT & IN_COUNTY, default=ZERO
-            ),
-            "admissions.insurance.residents.all": Sum("insurance_paid", filter=RESIDENT, default=ZERO),
-        },
+    return grouped(_records(Admission, alliance, first_month, last_month), _aggregates(ADMISSION_FILTERS))
+
+
+def _traced(model, filters, day, alliance, first_month, last_month, code, institution_ids):
+    """The records `code` counted at `institution_ids` (None: the insurance feed's facilities
+    outside the alliance), dated by `day`, in the month they count in."""
+    at = Q(institution__in=institution_ids - {None})
+    if None in institution_ids:
+        at |= Q(institution__isnull=True)
+    return (
+        _records(model, alliance, first_month, last_month)
+        .filter(filters[code][0], at)
+        .annotate(record_institution=F("institution"), record_date=F(day), record_month=F("month"))
+        .select_related("institution", "outside_facility", "department")
+        .order_by("record_date", "pk")
     )
+
+
+def visit_records(alliance, first_month, last_month, code, institution_ids):
+    """The visits of `code` (core.measures.records), by visit date."""
+    args = (alliance, first_month, last_month, code, institution_ids)
+    return _traced(OutpatientVisit, VISIT_FILTERS, "visit_date", *args)
+
+
+def admission_records(alliance, first_month, last_month, code, institution_ids):
+    """The admissions of `code` (core.measures.records), by discharge date: the month they count in."""
+    args = (alliance, first_month, last_month, code, institution_ids)
+    return _traced(Admission, ADMISSION_FILTERS, "discharge_date", *args)
 
 
 VISITS = MeasureSource(
@@ -106,6 +137,7 @@ VISITS = MeasureSource(
         ),
     ),
     compute=visit_measures,
+    records=visit_records,
 )
 
 ADMISSIONS = MeasureSource(
@@ -149,5 +181,6 @@ ADMISSIONS = MeasureSource(
         ),
     ),
     compute=admission_measures,
+    records=admission_records,
 )
 SOURCES = (VISITS, ADMISSIONS)

@@ -7,13 +7,14 @@ the calendar year up to the month's end reach SIX_MONTHS_DAYS (183, the rule of
 `Secondment.reaches_six_months`; visiting rounds never count, nor days of another year),
 counted at their home institution (`from_institution`). Days of several stationings of one doctor
 from one home add up (a doctor's secondments never overlap). The alliance is the doctor's
-employer; the title is the one recorded today (titles have no history).
+employer; the title is the one recorded today (titles have no history). A figure's records
+(issue 14 point 6) are its doctors, one stationing each (`secondment_records`).
 """
 
 import datetime
 from collections import Counter
 
-from django.db.models import DurationField, ExpressionWrapper, F, Q, Sum, Value
+from django.db.models import DateField, DurationField, ExpressionWrapper, F, Max, Q, Sum, Value
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils.translation import gettext_lazy as _
 
@@ -25,6 +26,13 @@ from .querysets import SIX_MONTHS_DAYS
 
 INTERMEDIATE_OR_HIGHER = (TitleLevel.INTERMEDIATE, TitleLevel.DEPUTY_SENIOR, TitleLevel.SENIOR)
 SIX_MONTHS = datetime.timedelta(days=SIX_MONTHS_DAYS)
+# The secondments the measure reads (its doctors, with the alliance as their employer): the
+# aggregate and the records (issue 14 point 6) both filter by it.
+COUNTED = Q(
+    kind=SecondmentKind.STATIONED,
+    staff__profession=Profession.DOCTOR,
+    staff__title_level__in=INTERMEDIATE_OR_HIGHER,
+)
 
 
 def _days_between(first, after):
@@ -36,35 +44,68 @@ def _days_between(first, after):
     return Sum(ExpressionWrapper(end - start, output_field=DurationField()), filter=overlap)
 
 
-def secondment_measures(alliance, first_month, last_month):
-    """One GROUP BY per doctor and home institution, with a column per month of the days
-    stationed from the year's 1 January to the month's end; then a count per home and month."""
-    months = month_range(first_month, last_month)
+def _doctors(alliance, months):
+    """One GROUP BY per doctor and home institution over the counted secondments, with a column
+    `days_<i>` per month of the days stationed from the year's 1 January to the month's end."""
     days = {
         f"days_{i}": _days_between(datetime.date(m.year, 1, 1), next_month(m)) for i, m in enumerate(months)
     }
-    doctors = (
-        Secondment.objects.filter(
-            staff__alliance=alliance,
-            kind=SecondmentKind.STATIONED,
-            staff__profession=Profession.DOCTOR,
-            staff__title_level__in=INTERMEDIATE_OR_HIGHER,
-            start_date__lt=next_month(last_month),
-        )
-        .filter(Q(end_date__isnull=True) | Q(end_date__gt=datetime.date(first_month.year, 1, 1)))
+    return (
+        Secondment.objects.filter(COUNTED, staff__alliance=alliance, start_date__lt=next_month(months[-1]))
+        .filter(Q(end_date__isnull=True) | Q(end_date__gt=datetime.date(months[0].year, 1, 1)))
         .order_by()
         .values("staff", "from_institution")
         .annotate(**days)
     )
+
+
+def _reached(doctor, i):
+    """Whether the doctor's year reached six months by the end of the i-th month."""
+    return (doctor[f"days_{i}"] or datetime.timedelta()) >= SIX_MONTHS
+
+
+def secondment_measures(alliance, first_month, last_month):
+    """The doctors of `_doctors`, counted per home and month from the month they reach six months."""
+    months = month_range(first_month, last_month)
     counts = Counter()
-    for doctor in doctors:
+    for doctor in _doctors(alliance, months):
         for i, month in enumerate(months):
-            if (doctor[f"days_{i}"] or datetime.timedelta()) >= SIX_MONTHS:
+            if _reached(doctor, i):
                 counts[doctor["from_institution"], month] += 1
     return [
         (institution_id, month, {"secondments.six_months": n, ROWS: n})
         for (institution_id, month), n in counts.items()
     ]
+
+
+def secondment_records(alliance, first_month, last_month, code, institution_ids):
+    """The doctors counted (core.measures.records) at the homes `institution_ids` in `last_month`:
+    the measure is a state of the year (OverMonths.LAST), so a period's figure is its last
+    month's, and `record_month` is that month. One row per doctor, as the figure counts persons:
+    the doctor's latest stationing from that home begun by the month's end, dated by its start."""
+    doctors = (
+        _doctors(alliance, [last_month])
+        .filter(from_institution__in=institution_ids)
+        .annotate(latest=Max("start_date"))
+    )
+    latest = Q(pk__in=[])
+    for doctor in doctors:
+        if _reached(doctor, 0):
+            latest |= Q(
+                staff=doctor["staff"],
+                from_institution=doctor["from_institution"],
+                start_date=doctor["latest"],
+            )
+    return (
+        Secondment.objects.filter(COUNTED, latest)
+        .annotate(
+            record_institution=F("from_institution"),
+            record_date=F("start_date"),
+            record_month=Value(last_month, output_field=DateField()),
+        )
+        .select_related("staff", "from_institution", "to_institution")
+        .order_by("record_date", "pk")
+    )
 
 
 SECONDMENTS = MeasureSource(
@@ -78,5 +119,6 @@ SECONDMENTS = MeasureSource(
         ),
     ),
     compute=secondment_measures,
+    records=secondment_records,
 )
 SOURCES = (SECONDMENTS,)

@@ -15,12 +15,15 @@ beds per institution and month, and referrals per sending institution and month.
   going up; 县→乡, 县→村 and 乡→村 going down ("county": the lead or a collaborating
   hospital). The route rule (`querysets.route`) allows no other path, so a direction's pathways
   add up to its total.
+
+A figure's records (issue 14 point 6) are its slots, beds or referrals, filtered by the same Q
+as the aggregate (SLOT_FILTERS, BED_FILTERS, PATHS): a referral dated by the event of the code.
 """
 
 import datetime
 from collections import Counter
 
-from django.db.models import Count, DateField, Exists, OuterRef, Q, Subquery
+from django.db.models import Count, DateField, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 from django.utils.text import format_lazy
@@ -74,16 +77,42 @@ def _placed_in_month(queryset, alliance, first_month, last_month):
     )
 
 
+# What each pool measure counts: the aggregates and the records (issue 14 point 6) read it.
+SLOT_FILTERS = {"slots.published": Q(), "slots.reserved": Q(reserved=True)}
+BED_FILTERS = {"beds.reserved_days": Q()}
+
+
 def slot_measures(alliance, first_month, last_month):
     slots = _placed_in_month(Slot.objects.all(), alliance, first_month, last_month)
-    return grouped(
-        slots, {"slots.published": Count("pk"), "slots.reserved": Count("pk", filter=Q(reserved=True))}
-    )
+    return grouped(slots, {code: Count("pk", filter=counted) for code, counted in SLOT_FILTERS.items()})
 
 
 def bed_measures(alliance, first_month, last_month):
     beds = _placed_in_month(Bed.objects.all(), alliance, first_month, last_month)
-    return grouped(beds, {"beds.reserved_days": Count("pk")})
+    return grouped(beds, {code: Count("pk", filter=counted) for code, counted in BED_FILTERS.items()})
+
+
+def _pool_records(model, filters, alliance, first_month, last_month, code, institution_ids):
+    """The pool rows `code` counted at `institution_ids`, by the day they are for."""
+    rows = _placed_in_month(
+        model.objects.filter(institution__in=institution_ids), alliance, first_month, last_month
+    )
+    return (
+        rows.filter(filters[code])
+        .annotate(record_institution=F("institution"), record_date=F("date"), record_month=F("month"))
+        .select_related("institution", "department")
+        .order_by("record_date", "pk")
+    )
+
+
+def slot_records(alliance, first_month, last_month, code, institution_ids):
+    """The slots of `code` (core.measures.records)."""
+    return _pool_records(Slot, SLOT_FILTERS, alliance, first_month, last_month, code, institution_ids)
+
+
+def bed_records(alliance, first_month, last_month, code, institution_ids):
+    """The reserved beds of `code` (core.measures.records): one row, one bed-day."""
+    return _pool_records(Bed, BED_FILTERS, alliance, first_month, last_month, code, institution_ids)
 
 
 # --- Referrals ----------------------------------------------------------------------------------
@@ -99,45 +128,66 @@ def _role_on_sending_day(institution):
     return Subquery(placements.on(OuterRef("sent_on")).order_by().values("role")[:1])
 
 
-def _event_groups(alliance, first_month, last_month):
-    """One GROUP BY over the alliance's referrals with an event in the months: per sender,
-    direction, pathway roles and the months of its three events, how many referrals."""
-    start, end = _midnight(first_month), _midnight(next_month(last_month))
-    within = [Q(**{f"{stamp}__gte": start, f"{stamp}__lt": end}) for _code, stamp, _alias in EVENTS]
-    months = {alias: TruncMonth(stamp, output_field=DateField()) for _code, stamp, alias in EVENTS}
+def _way(direction, way):
+    """Which referrals of `direction` take pathway `way`, by the roles on the sending day (the
+    aliases of `_sent`): up out of the county from whichever sender, else the levels' words."""
+    if way == "out_of_county":
+        return Q(direction=direction, out_of_county=True)
+    sender, receiver = way.split("_")
+    roles = {level: [role for role, at in LEVELS.items() if at == level] for level in (sender, receiver)}
+    counted = Q(direction=direction, sender__in=roles[sender], receiver__in=roles[receiver])
+    return counted & Q(out_of_county=False) if direction == Direction.UP else counted
+
+
+# What each path of the referral codes (`referrals.<path>.<event>`) counts: a direction, or a
+# pathway of one. The aggregate counts each in one GROUP BY and the records filter by it.
+PATHS = {direction: Q(direction=direction) for direction in DIRECTIONS} | {
+    f"{direction}.{way}": _way(direction, way) for direction, ways in PATHWAYS.items() for way in ways
+}
+# code → (the path's Q, the event's timestamp): each referral code's records.
+REFERRAL_CODES = {
+    f"referrals.{path}.{event}": (counted, stamp)
+    for path, counted in PATHS.items()
+    for event, stamp, _alias in EVENTS
+}
+
+
+def _sent(alliance, end):
+    """The alliance's referrals submitted before `end` (every event follows submission), lateral
+    ones left out, with the aliases `sent_on` and the roles of `sender` and `receiver` that day."""
     return (
-        Referral.objects.filter(alliance=alliance, submitted_at__lt=end)  # every event follows submission
-        .filter(within[0] | within[1] | within[2])
+        Referral.objects.filter(alliance=alliance, submitted_at__lt=end)
         .exclude(direction=Direction.LATERAL)
-        .annotate(sent_on=TruncDate("submitted_at"))
-        .order_by()
-        .values(
-            "from_institution",
-            "direction",
-            "out_of_county",
+        .alias(sent_on=TruncDate("submitted_at"))
+        .alias(
             sender=_role_on_sending_day("from_institution"),
             receiver=_role_on_sending_day("to_institution"),
-            **months,
         )
-        .annotate(referrals=Count("pk"))
     )
 
 
-def pathway(direction, out_of_county, sender, receiver):
-    """The pathway's code word of a referral by the roles on its day (None: another path)."""
-    if direction == Direction.UP and out_of_county:
-        return "out_of_county"
-    way = f"{LEVELS.get(sender)}_{LEVELS.get(receiver)}"
-    return way if way in PATHWAYS.get(direction, {}) else None
+def _event_groups(alliance, first_month, last_month):
+    """One GROUP BY over the alliance's referrals with an event in the months: per sender and
+    the months of its three events, how many referrals (`referrals`) and how many of each path
+    (`path_<i>`, in the order of PATHS)."""
+    start, end = _midnight(first_month), _midnight(next_month(last_month))
+    within = [Q(**{f"{stamp}__gte": start, f"{stamp}__lt": end}) for _code, stamp, _alias in EVENTS]
+    months = {alias: TruncMonth(stamp, output_field=DateField()) for _code, stamp, alias in EVENTS}
+    paths = {f"path_{i}": Count("pk", filter=counted) for i, counted in enumerate(PATHS.values())}
+    return (
+        _sent(alliance, end)
+        .filter(within[0] | within[1] | within[2])
+        .order_by()
+        .values("from_institution", **months)
+        .annotate(referrals=Count("pk"), **paths)
+    )
 
 
 def referral_measures(alliance, first_month, last_month):
-    """Each group adds its referrals to the month of each of its events inside the months; a
+    """Each group adds its paths' counts to the month of each of its events inside the months; a
     referral is one record counted (`ROWS`) in each month it has an event in."""
     totals = Counter()
     for group in _event_groups(alliance, first_month, last_month):
-        direction = group["direction"]
-        way = pathway(direction, group["out_of_county"], group["sender"], group["receiver"])
         months = {group[alias] for _event, _stamp, alias in EVENTS} - {None}
         for month in months:
             if first_month <= month <= last_month:
@@ -147,13 +197,33 @@ def referral_measures(alliance, first_month, last_month):
             if month is None or not first_month <= month <= last_month:
                 continue
             key = (group["from_institution"], month)
-            totals[key, f"referrals.{direction}.{event}"] += group["referrals"]
-            if way:
-                totals[key, f"referrals.{direction}.{way}.{event}"] += group["referrals"]
+            for i, path in enumerate(PATHS):
+                if group[f"path_{i}"]:
+                    totals[key, f"referrals.{path}.{event}"] += group[f"path_{i}"]
     rows = {}
     for (key, code), count in totals.items():
         rows.setdefault(key, {})[code] = count
     return [(institution_id, month, values) for (institution_id, month), values in rows.items()]
+
+
+def referral_records(alliance, first_month, last_month, code, institution_ids):
+    """The referrals of `code` (core.measures.records) sent by `institution_ids`: those of its
+    path whose event happened in the months (local time), dated by that event's day."""
+    counted, stamp = REFERRAL_CODES[code]
+    start, end = _midnight(first_month), _midnight(next_month(last_month))
+    return (
+        _sent(alliance, end)
+        .filter(
+            counted, from_institution__in=institution_ids, **{f"{stamp}__gte": start, f"{stamp}__lt": end}
+        )
+        .annotate(
+            record_institution=F("from_institution"),
+            record_date=TruncDate(stamp),
+            record_month=TruncMonth(stamp, output_field=DateField()),
+        )
+        .select_related("from_institution", "to_institution")
+        .order_by("record_date", "pk")
+    )
 
 
 def _referral_measures():
@@ -193,6 +263,7 @@ SLOTS = MeasureSource(
         ),
     ),
     compute=slot_measures,
+    records=slot_records,
 )
 BEDS = MeasureSource(
     name="referrals.beds",
@@ -207,8 +278,12 @@ BEDS = MeasureSource(
         ),
     ),
     compute=bed_measures,
+    records=bed_records,
 )
 REFERRALS = MeasureSource(
-    name="referrals.referrals", measures=_referral_measures(), compute=referral_measures
+    name="referrals.referrals",
+    measures=_referral_measures(),
+    compute=referral_measures,
+    records=referral_records,
 )
 SOURCES = (SLOTS, BEDS, REFERRALS)

@@ -11,6 +11,7 @@ from alliance.choices import PlacementRole
 from alliance.measures import roles_by_month
 from alliance.models import Placement
 from core import measures
+from core.measures import month_end
 from tests.alliance.factories import InstitutionFactory, build_alliance, place
 
 pytestmark = pytest.mark.django_db
@@ -79,3 +80,55 @@ def test_open_bed_days_are_the_open_beds_times_the_days_of_the_month(county):
     assert values[lead.pk, JUN] == {"beds.open_days": 3600, "beds.lead.open_days": 3600}
     assert values[lead.pk, JUL] == {"beds.open_days": 3720, "beds.lead.open_days": 3720}
     assert values[village2.pk, JUN] == {"beds.open_days": 45 * 30} and (village2.pk, JUL) not in values
+
+
+# --- Records (issue 14 point 6): the placements whose open beds a figure counted ---------------------
+def everyone(county):
+    return {
+        i.pk
+        for i in (
+            county["lead"],
+            county["collaborating"],
+            *county["branches"],
+            *county["villages"],
+            county["upgraded"],
+        )
+    }
+
+
+def test_the_records_of_each_month_are_the_placements_it_counted(county):
+    values = measures.compute(county["alliance"], MAY, JUL, ["beds.open_days"])
+
+    for (institution_id, month), row in values.items():
+        rows = measures.records(county["alliance"], month, month, "beds.open_days", {institution_id})
+        assert [(p.record_institution, p.record_month) for p in rows] == [(institution_id, month)]
+        assert rows[0].institution.open_beds * month_end(month).day == row["beds.open_days"]
+    for month in (MAY, JUN, JUL):
+        rows = measures.records(county["alliance"], month, month, "beds.open_days", everyone(county))
+        assert len(rows) == sum(1 for _institution, counted in values if counted == month)
+
+
+def test_a_placement_is_listed_once_in_the_last_month_it_counts_in(county):
+    (_branch, branch2), (village, village2) = county["branches"], county["villages"]
+    upgraded = county["upgraded"]
+    asked = {village.pk, village2.pk, upgraded.pk}
+
+    rows = measures.records(county["alliance"], MAY, JUL, "beds.open_days", asked)
+
+    assert [(p.institution, p.role, p.parent_id, p.record_month) for p in rows] == [
+        (village, "village", county["branches"][0].pk, MAY),  # moved on 30 June
+        (village2, "village", branch2.pk, JUN),  # left on 1 July
+        (upgraded, "branch", None, MAY),
+        (upgraded, "collaborating", None, JUL),
+        (village, "village", branch2.pk, JUL),
+    ]
+    assert [p.record_date for p in rows] == sorted(p.valid_from for p in rows)
+
+
+def test_the_leads_open_bed_days_list_the_lead_only(county, django_assert_num_queries):
+    with django_assert_num_queries(3):  # the placements counted, the hierarchy, the page
+        rows = measures.records(county["alliance"], MAY, JUL, "beds.lead.open_days", everyone(county))
+        names = [(p.institution.name, str(p)) for p in rows]
+
+    assert [name for name, _label in names] == ["县人民医院"]
+    assert not measures.records(county["alliance"], MAY, JUL, "beds.open_days", {None})

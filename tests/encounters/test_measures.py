@@ -9,9 +9,12 @@ from types import SimpleNamespace
 
 import pytest
 
+from alliance import services as hierarchy
+from alliance.choices import PlacementRole
 from core import measures
 from encounters import services
-from tests.alliance.factories import AllianceFactory, build_alliance
+from encounters.measures import ADMISSION_FILTERS, ADMISSIONS, VISIT_FILTERS, VISITS
+from tests.alliance.factories import AllianceFactory, InstitutionFactory, build_alliance, place
 from tests.encounters.factories import admission, alliance_client, department, outside, visit
 
 pytestmark = pytest.mark.django_db
@@ -239,3 +242,112 @@ def test_each_table_is_read_by_alliance_and_month_first(county):
         '"encounters_outpatientvisit"."month" >= ' in sql
         and '"encounters_outpatientvisit"."month" <= ' in sql
     )
+
+
+# --- Records (issue 14 point 6): each figure lists the rows it counted ------------------------------
+BASE_CODES = [m.code for source in (VISITS, ADMISSIONS) for m in source.base_measures()]
+FILTERS = VISIT_FILTERS | ADMISSION_FILTERS
+
+
+def figure(code, rows):
+    """What `rows` add up to for `code`: how many, or the sum of the column the measure sums."""
+    summed = FILTERS[code][1]
+    return sum((getattr(row, summed) for row in rows), Decimal("0.00")) if summed else len(rows)
+
+
+def everyone(county):
+    return {None, *(i.pk for i in (county.lead, county.collaborating, *county.branches, *county.villages))}
+
+
+@pytest.mark.parametrize("code", BASE_CODES)
+def test_the_records_of_each_figure_add_up_to_it(county, activity, other_county, code):
+    values = measures.compute(county.alliance, JAN, MAR, [code])
+
+    for (institution_id, month), row in values.items():
+        rows = list(measures.records(county.alliance, month, month, code, {institution_id}))
+        assert figure(code, rows) == row[code], (institution_id, month)
+        assert {(r.record_institution, r.record_month) for r in rows} <= {(institution_id, month)}
+    every = list(measures.records(county.alliance, JAN, MAR, code, everyone(county)))
+    assert figure(code, every) == sum((row[code] for row in values.values()), figure(code, []))
+
+
+def test_records_are_dated_by_the_visit_and_the_discharge(county, activity):
+    lead = county.lead.pk
+
+    visits = measures.records(county.alliance, JAN, MAR, "visits.in_county", {lead})
+    admissions = measures.records(county.alliance, JAN, MAR, "admissions.in_county", {lead})
+
+    assert [(v.external_id, v.record_date, v.record_month) for v in visits] == [
+        (f"V{n:07d}", datetime.date(2026, 1, day), JAN) for n, day in ((1, 5), (2, 6), (3, 7))
+    ]
+    # admitted 28 January, discharged 3 February: February's, by its discharge
+    assert [(a.record_date, a.record_month) for a in admissions] == [
+        (datetime.date(2026, 2, 3), FEB),
+        (datetime.date(2026, 2, 10), FEB),
+    ]
+
+
+def test_the_institutions_asked_restrict_the_records(county, activity):
+    branch = county.branches[0].pk
+
+    rows = measures.records(county.alliance, JAN, MAR, "visits.residents.all", {branch})
+
+    assert [(r.institution_id, r.record_institution) for r in rows] == [(branch, branch)] * 2
+    assert not measures.records(county.alliance, JAN, MAR, "visits.residents.all", set()).exists()
+
+
+def test_none_brings_the_insurance_feeds_rows_outside_the_alliance(county, activity):
+    visits = measures.records(county.alliance, JAN, MAR, "visits.residents.all", {None})
+    admissions = measures.records(
+        county.alliance, JAN, MAR, "admissions.residents.all", {None, county.lead.pk}
+    )
+
+    assert [(v.record_institution, v.outside_facility.code) for v in visits] == [
+        (None, "ZJ-HZ-001"),  # in Hangzhou
+        (None, "YW-PRIVATE-01"),  # a private clinic in the county
+    ]
+    assert [(a.record_institution, a.insurance_paid) for a in admissions] == [
+        (county.lead.pk, Decimal("5000.00")),
+        (None, Decimal("18000.00")),
+    ]
+
+
+@pytest.fixture
+def upgraded(county):
+    """A township health centre that became a collaborating hospital on 1 February: a visit in
+    January (primary then) and one in March (not)."""
+    institution = InstitutionFactory()
+    place(institution, county.alliance, PlacementRole.BRANCH)
+    department(institution)
+    hierarchy.move_institution(institution, on=FEB, role=PlacementRole.COLLABORATING, acting_user=None)
+    send("visits", [
+        visit(31, institution, visit_date="2026-01-20"),
+        visit(32, institution, visit_date="2026-03-20"),
+    ], county.admin)  # fmt: skip
+    return institution
+
+
+def test_a_restricted_figure_lists_the_rows_at_the_roles_of_each_month(county, activity, upgraded):
+    everywhere = everyone(county) | {upgraded.pk}
+
+    rows = measures.records(county.alliance, JAN, MAR, "visits.in_county.primary", everywhere)
+
+    primary = {county.branches[0].pk, county.villages[0].pk, county.branches[1].pk}
+    assert [(r.record_institution, r.record_month) for r in rows] == [
+        (county.branches[0].pk, JAN),
+        (county.villages[0].pk, JAN),
+        (upgraded.pk, JAN),  # a branch on 31 January; its March visit is a collaborating hospital's
+        (county.branches[0].pk, JAN),
+        (county.branches[1].pk, MAR),
+    ]
+    values = measures.compute(county.alliance, JAN, MAR, ["visits.in_county.primary"])
+    assert len(rows) == sum(row["visits.in_county.primary"] for row in values.values()) == 5
+    assert {i for i, _month in values} == primary | {upgraded.pk}
+
+
+def test_a_page_of_records_costs_one_query(county, activity, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        rows = measures.records(county.alliance, JAN, MAR, "visits.residents.all", everyone(county))
+        names = [(r.institution or r.outside_facility).name for r in rows[:20]]
+
+    assert len(names) == 8

@@ -69,3 +69,40 @@ def test_the_measure_is_a_state_of_the_year_and_costs_one_query(county, django_a
 
     with django_assert_num_queries(1):
         measures.compute(county["alliance"], D(2026, 1, 1), D(2026, 12, 1), [CODE])
+
+
+# --- Records (issue 14 point 6): each figure lists the doctors it counted ---------------------------
+def test_the_records_of_each_month_are_the_doctors_it_counted(county):
+    lead, everyone = county["lead"].pk, {county["lead"].pk, *(b.pk for b in county["branches"])}
+
+    values = measures.compute(county["alliance"], D(2025, 1, 1), D(2026, 12, 1), [CODE])
+
+    for year, month in [(2025, m) for m in range(1, 13)] + [(2026, m) for m in range(1, 13)]:
+        asked = D(year, month, 1)
+        rows = measures.records(county["alliance"], asked, asked, CODE, everyone)
+        assert len(rows) == values.get((lead, asked), {}).get(CODE, 0), asked
+        assert {(r.record_institution, r.record_month) for r in rows} <= {(lead, asked)}
+
+
+def test_a_periods_records_are_its_last_months_one_row_per_doctor(county):
+    lead = county["lead"].pk
+
+    rows = measures.records(county["alliance"], D(2026, 1, 1), D(2026, 12, 1), CODE, {lead})
+
+    # B's two stationings count once, by the latest; A's began in 2025
+    assert [(r.staff.name, r.to_institution.name, r.record_date, r.record_month) for r in rows] == [
+        ("甲", county["branches"][0].name, D(2025, 10, 1), D(2026, 12, 1)),
+        ("乙", county["branches"][1].name, D(2026, 5, 1), D(2026, 12, 1)),
+    ]
+    july = measures.records(county["alliance"], D(2026, 1, 1), D(2026, 7, 1), CODE, {lead})
+    assert [r.staff.name for r in july] == ["甲"]  # B's 182 days by 31 July do not yet count
+
+
+def test_the_homes_asked_restrict_the_doctors(county, django_assert_num_queries):
+    branch = county["branches"][0].pk
+
+    assert not measures.records(county["alliance"], D(2026, 12, 1), D(2026, 12, 1), CODE, {branch, None})
+    with django_assert_num_queries(2):  # the doctors' days, then the page with its names
+        rows = measures.records(county["alliance"], D(2026, 12, 1), D(2026, 12, 1), CODE, {county["lead"].pk})
+        names = [(str(r), r.from_institution.name) for r in rows]
+    assert len(names) == 2

@@ -233,3 +233,119 @@ def test_referrals_cost_one_query_for_a_year(county, referrals, django_assert_nu
         )
 
     assert sum(row.get("referrals.up.submitted", 0) for row in values.values()) == 4  # 2025's not
+
+
+# --- Records (issue 14 point 6): each figure lists the rows it counted ------------------------------
+def placed(county, *more):
+    return {
+        i.pk
+        for i in (county["lead"], county["collaborating"], *county["branches"], *county["villages"], *more)
+    }
+
+
+def test_the_records_of_each_pool_figure_add_up_to_it(county, other, pools):
+    every = placed(county, pools)
+
+    for code in ["slots.published", "slots.reserved", "beds.reserved_days"]:
+        values = measures.compute(county["alliance"], JAN, FEB, [code])
+        for (institution_id, month), row in values.items():
+            rows = measures.records(county["alliance"], month, month, code, {institution_id})
+            assert len(rows) == row[code], (code, institution_id, month)
+            assert {(r.record_institution, r.record_month) for r in rows} <= {(institution_id, month)}
+        total = len(measures.records(county["alliance"], JAN, FEB, code, every))
+        assert total == sum(row[code] for row in values.values()), code
+
+
+def test_pool_records_are_the_days_they_are_for_while_placed(county, other, pools):
+    every = placed(county, pools)
+
+    slots_ = measures.records(county["alliance"], JAN, FEB, "slots.reserved", every)
+    moved = measures.records(other["alliance"], JAN, FEB, "slots.published", {pools.pk})
+
+    assert [(s.record_institution, s.record_date) for s in slots_] == [
+        (pools.pk, datetime.date(2026, 1, 5)),  # the branch's January slot: here until 14 February
+        *[(county["lead"].pk, datetime.date(2026, 1, 15))] * 3,
+        *[(county["lead"].pk, datetime.date(2026, 2, 10))] * 2,
+    ]
+    assert [(s.record_date, s.record_month) for s in moved] == [(datetime.date(2026, 2, 10), FEB)] * 2
+
+
+def test_the_lead_share_lists_the_leads_rows_only(county, other, pools, django_assert_num_queries):
+    every = placed(county, pools)
+
+    with django_assert_num_queries(2):  # the hierarchy, then the page with its institutions
+        rows = measures.records(county["alliance"], JAN, FEB, "slots.lead.published", every)
+        labels = [(s.institution.name, str(s)) for s in rows]
+
+    assert {s.record_institution for s in rows} == {county["lead"].pk}
+    assert len(labels) == 15 and {name for name, _label in labels} == {"县人民医院"}
+    beds_ = measures.records(county["alliance"], JAN, FEB, "beds.lead.reserved_days", every)
+    assert [b.record_date for b in beds_] == [datetime.date(2026, 1, 15)] * 3 + [
+        datetime.date(2026, 1, 31)
+    ] * 2
+
+
+def test_the_institutions_asked_restrict_the_pool_records(county, pools):
+    collaborating = county["collaborating"].pk
+
+    rows = measures.records(county["alliance"], JAN, FEB, "slots.published", {collaborating, None})
+
+    assert [s.record_institution for s in rows] == [collaborating] * 4
+
+
+REFERRAL_CODES = [m.code for m in measures.measures() if m.source == "referrals.referrals"]
+
+
+@pytest.mark.parametrize("code", REFERRAL_CODES)
+def test_the_records_of_each_referral_figure_add_up_to_it(county, referrals, code):
+    values = measures.compute(county["alliance"], JAN, MAR, [code])
+
+    for (institution_id, month), row in values.items():
+        rows = measures.records(county["alliance"], month, month, code, {institution_id})
+        assert len(rows) == row[code], (institution_id, month)
+        assert {(r.record_institution, r.record_month) for r in rows} == {(institution_id, month)}
+    total = len(measures.records(county["alliance"], JAN, MAR, code, placed(county)))
+    assert total == sum(row[code] for row in values.values())
+
+
+def test_referral_records_are_dated_by_the_event_of_the_code(county, referrals):
+    branch, lead = county["branches"][0], county["lead"]
+
+    sent = measures.records(
+        county["alliance"], JAN, MAR, "referrals.up.township_county.submitted", {branch.pk}
+    )
+    accepted = measures.records(
+        county["alliance"], JAN, MAR, "referrals.up.township_county.accepted", {branch.pk}
+    )
+    completed = measures.records(county["alliance"], JAN, MAR, "referrals.up.completed", {branch.pk})
+
+    assert [(r.to_institution, r.record_date, r.record_month) for r in sent] == [
+        (lead, datetime.date(2026, 1, 20), JAN)
+    ]
+    # accepted at 00:30 on 1 February in Shanghai (31 January in UTC): February's
+    assert [(r.record_date, r.record_month) for r in accepted] == [(datetime.date(2026, 2, 1), FEB)]
+    assert [(r.record_date, r.record_month) for r in completed] == [(datetime.date(2026, 3, 5), MAR)]
+
+
+def test_referral_records_follow_the_pathway_and_the_sender(county, referrals):
+    village, lead = county["villages"][0].pk, county["lead"].pk
+
+    village_up = measures.records(county["alliance"], JAN, MAR, "referrals.up.submitted", {village})
+    to_county = measures.records(
+        county["alliance"], JAN, MAR, "referrals.up.village_county.submitted", placed(county)
+    )
+    out = measures.records(
+        county["alliance"], JAN, MAR, "referrals.up.out_of_county.submitted", placed(county)
+    )
+
+    assert [(r.record_institution, r.to_institution.name) for r in village_up] == [
+        (village, county["branches"][0].name),
+        (village, "县人民医院"),
+    ]
+    assert [(r.record_institution, r.to_institution_id) for r in to_county] == [(village, lead)]
+    assert [(r.record_institution, r.to_institution.name) for r in out] == [(lead, "浙大一院")]
+    # drafts, lateral referrals and the other alliance's are never listed
+    every = measures.records(county["alliance"], JAN, MAR, "referrals.up.submitted", placed(county))
+    assert len(every) == 4 and not measures.records(
+        county["alliance"], JAN, MAR, "referrals.up.submitted", set()
+    )
