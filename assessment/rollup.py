@@ -15,6 +15,7 @@ numbers a computation read in its handful of queries. No database access here: t
 
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from alliance.choices import PlacementRole
 from core import measures as registry
@@ -25,15 +26,17 @@ ALLIANCE_KEY = (Scope.ALLIANCE.value, None)
 ZERO = Decimal(0)
 
 
+@lru_cache(maxsize=4096)
 def shift(month, offset):
     """The first day of the month `offset` months from `month`."""
     index = month.year * 12 + month.month - 1 + offset
     return month.replace(year=index // 12, month=index % 12 + 1, day=1)
 
 
+@lru_cache(maxsize=1024)
 def year_to(month):
     """The months January … `month` of its year."""
-    return [month.replace(month=number) for number in range(1, month.month + 1)]
+    return tuple(month.replace(month=number) for number in range(1, month.month + 1))
 
 
 def needed_months(months, references):
@@ -94,6 +97,9 @@ class Figures:
         self.hierarchy = hierarchy
         self._scopes = {}
         self._month_cache = {}
+        self._rows_cache = {}
+        self._value_cache = {}
+        self._records_cache = {}
         self.last_codes = {
             item.code for item in registry.measures() if item.over_months == registry.OverMonths.LAST
         }
@@ -124,17 +130,41 @@ class Figures:
         target = shift(month, reference.offset)
         if not reference.ytd or reference.code in self.last_codes:
             return self.month_values(key, target).get(reference.code, ZERO)
-        return sum((self.month_values(key, m).get(reference.code, ZERO) for m in year_to(target)), ZERO)
+        return self._year_to_date(key, reference.code, target)
+
+    def _year_to_date(self, key, code, month):
+        """The sum of `code` for scope `key` from January to `month`: the previous month's sum
+        plus the month's (kept, so a year of figures adds each month once)."""
+        cached = self._value_cache.get((key, code, month))
+        if cached is None:
+            cached = self.month_values(key, month).get(code, ZERO)
+            if month.month > 1:
+                cached += self._year_to_date(key, code, shift(month, -1))
+            self._value_cache[key, code, month] = cached
+        return cached
+
+    def month_rows(self, key, month):
+        """`{source: records}` counted for scope `key` in `month` (summed over its institutions)."""
+        cached = self._rows_cache.get((key, month))
+        if cached is None:
+            cached = {}
+            for member in self.scopes(month).get(key, ()):
+                for source, count in (self._rows.get((member, month)) or {}).items():
+                    cached[source] = cached.get(source, 0) + count
+            self._rows_cache[key, month] = cached
+        return cached
 
     def records(self, key, month, sources, *, ytd):
-        """The records of `sources` counted for scope `key` over the month or the year to it."""
-        total = 0
-        for read in year_to(month) if ytd else (month,):
-            for member in self.scopes(read).get(key, ()):
-                counted = self._rows.get((member, read))
-                if counted:
-                    total += sum(counted.get(source, 0) for source in sources)
-        return total
+        """The records of `sources` (a frozenset) counted for scope `key` in the month, or from
+        January to it (the previous month's count plus the month's, kept)."""
+        cached = self._records_cache.get((key, month, sources, ytd))
+        if cached is None:
+            counted = self.month_rows(key, month)
+            cached = sum(counted.get(source, 0) for source in sources)
+            if ytd and month.month > 1:
+                cached += self.records(key, shift(month, -1), sources, ytd=True)
+            self._records_cache[key, month, sources, ytd] = cached
+        return cached
 
 
 def _summed(rows):
@@ -158,7 +188,9 @@ class Evaluation:
             ytd: self.numerator.measures(ytd=ytd) | self.denominator.measures(ytd=ytd)
             for ytd in (False, True)
         }
-        self.sources = {registry.measure(reference.code).source for reference in self.references[False]}
+        self.sources = frozenset(
+            registry.measure(reference.code).source for reference in self.references[False]
+        )
         self.quantum = Decimal(1).scaleb(-definition.decimals)
         self.factor = Decimal(UNIT_FACTOR[definition.unit])
 

@@ -145,8 +145,22 @@ class OutpatientVisit(Encounter):
         ordering = ["-visit_date", "pk"]
         constraints = _encounter_constraints("visit")
         indexes = [
-            # Monthly aggregates: alliance and month first (DESIGN §6), then the grouping column.
-            models.Index(fields=["alliance", "month", "institution"], name="visit_alliance_month_inst"),
+            # Monthly aggregates: alliance and month first (DESIGN §6), then the grouping column,
+            # then every column the visit measures read (encounters.measures), so that a month is
+            # an index-only scan (docs/adr/0006: one alliance's month does not read the others').
+            models.Index(
+                fields=[
+                    "alliance",
+                    "month",
+                    "institution",
+                    "in_county",
+                    "is_resident",
+                    "tcm",
+                    "insurance_paid",
+                    "id",
+                ],
+                name="visit_alliance_month_cover",
+            ),
             models.Index(fields=["institution", "month"], name="visit_institution_month"),
             models.Index(fields=["patient_key"], name="visit_patient"),
             # Submission control: the latest record of each institution (querysets.submission_summary).

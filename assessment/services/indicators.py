@@ -5,9 +5,10 @@ source table (core.measures), the months the year-to-date and `.periodOffset` fi
 from the snapshots earlier computations stored (or, for months never computed, from the tables,
 only the measures needed), and the hierarchy of all those months in one query; rolls up and
 evaluates in memory (assessment.rollup); then writes each month in its own transaction, holding
-that month's IndicatorMonth row as the lock: inserts the new figures, updates the changed ones,
-deletes the ones gone, replaces the month's snapshots and takes in the month's marks of changed
-inputs. It never writes a month it was not asked for, it is idempotent, and a failure rolls back
+that month's IndicatorMonth row as the lock: inserts the new figures, updates the changed ones
+(a figure that did not change keeps its row and its `computed_at`, the time it was computed as it
+stands; the month's row keeps the time of its last computation), deletes the ones gone, replaces
+the snapshots that changed and takes in the month's marks of changed inputs. It never writes a month it was not asked for, it is idempotent, and a failure rolls back
 the month it was writing and leaves every other month as it was.
 
 After publication (`publish_month`) a recompute that changes a figure writes a Restatement
@@ -25,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from alliance.models import Placement
 from alliance.querysets import today
-from core import access
+from core import access, bulk
 from core import measures as registry
 from core import services as core_services
 from core.exceptions import Conflict
@@ -154,27 +155,38 @@ def _hierarchy(alliance, first, last):
 
 
 # --- Writing one month ------------------------------------------------------------------------
+KEY_FIELDS = ("indicator", "scope", "institution_id", "month", "period")
+STORED_FIELDS = ("pk", "definition_id", "definition__version", "restated", *FIGURE_FIELDS)
+VALUE_COLUMNS = ("alliance_id", *KEY_FIELDS, "definition_id", *FIGURE_FIELDS, "computed_at", "restated")
+SNAPSHOT_COLUMNS = ("alliance_id", "month", "institution_id", "values", "rows")
+
+
 @transaction.atomic
 def _write_month(alliance, month, figures, snapshots, marks, now):
-    """Store the month's figures and snapshots under the month's lock; returns (rows, restated)."""
+    """Store the month's figures and snapshots under the month's lock; returns (rows, restated).
+    The stored figures are read as tuples and compared; only the new ones are inserted (one
+    statement, core.bulk) and only the changed ones updated."""
     state = _locked_month(alliance, month)
-    existing = {_key(row): row for row in IndicatorValue.objects.of(alliance, month)}
+    existing = {
+        row[: len(KEY_FIELDS)]: dict(zip(STORED_FIELDS, row[len(KEY_FIELDS) :], strict=True))
+        for row in IndicatorValue.objects.of(alliance, month)
+        .order_by()
+        .values_list(*KEY_FIELDS, *STORED_FIELDS)
+    }
     causes = _causes(marks)
     new, changed, restatements = [], [], []
     for key, figure in figures.items():
-        row = existing.pop(key, None)
-        if row is None:
-            new.append(_new_value(alliance, key, figure, now))
-        elif _differs(row, figure):
-            if state.is_published and _figures_differ(row, figure):
-                restatements.append(_restatement(row, figure, causes, now))
-                row.restated = True
-            _assign(row, figure, now)
-            changed.append(row)
+        stored = existing.pop(key, None)
+        if stored is None:
+            new.append((alliance.pk, *key, figure["definition"].pk, *_numbers(figure), now, False))
+        elif _differs(stored, figure):
+            restated = state.is_published and _figures_differ(stored, figure)
+            if restated:
+                restatements.append(_restatement(alliance, month, stored, figure, causes, now))
+            changed.append(_changed_value(stored, figure, restated, now))
     if existing:
-        IndicatorValue.objects.filter(pk__in=[row.pk for row in existing.values()]).delete()
-    IndicatorValue.objects.of(alliance, month).update(computed_at=now)
-    IndicatorValue.objects.bulk_create(new, batch_size=2000)
+        IndicatorValue.objects.filter(pk__in=[stored["pk"] for stored in existing.values()]).delete()
+    bulk.insert(IndicatorValue, VALUE_COLUMNS, new)
     IndicatorValue.objects.bulk_update(
         changed, [*FIGURE_FIELDS, "definition", "restated", "computed_at"], batch_size=500
     )
@@ -193,40 +205,29 @@ def _locked_month(alliance, month):
     return IndicatorMonth.objects.select_for_update().get(pk=state.pk)
 
 
-def _key(row):
-    return (row.indicator, row.scope, row.institution_id, row.month, row.period)
+def _numbers(figure):
+    return tuple(figure[name] for name in FIGURE_FIELDS)
 
 
-def _new_value(alliance, key, figure, now):
-    code, scope, institution_id, month, period = key
+def _figures_differ(stored, figure):
+    return any(stored[name] != figure[name] for name in ("numerator", "denominator", "value"))
+
+
+def _differs(stored, figure):
+    return stored["definition_id"] != figure["definition"].pk or any(
+        stored[name] != figure[name] for name in FIGURE_FIELDS
+    )
+
+
+def _changed_value(stored, figure, restated, now):
+    """The stored row with its new figure, for bulk_update: a restated row stays restated."""
     return IndicatorValue(
-        alliance=alliance,
-        indicator=code,
+        pk=stored["pk"],
         definition=figure["definition"],
-        scope=scope,
-        institution_id=institution_id,
-        month=month,
-        period=period,
+        restated=stored["restated"] or restated,
         computed_at=now,
         **{name: figure[name] for name in FIGURE_FIELDS},
     )
-
-
-def _figures_differ(row, figure):
-    return any(getattr(row, name) != figure[name] for name in ("numerator", "denominator", "value"))
-
-
-def _differs(row, figure):
-    return row.definition_id != figure["definition"].pk or any(
-        getattr(row, name) != figure[name] for name in FIGURE_FIELDS
-    )
-
-
-def _assign(row, figure, now):
-    for name in FIGURE_FIELDS:
-        setattr(row, name, figure[name])
-    row.definition = figure["definition"]
-    row.computed_at = now
 
 
 def _causes(marks):
@@ -237,21 +238,21 @@ def _causes(marks):
     return [{"type": kind, "id": pk, "at": at.isoformat()} for (kind, pk), at in seen.items()]
 
 
-def _restatement(row, figure, causes, now):
+def _restatement(alliance, month, stored, figure, causes, now):
     version = figure["definition"].version
     reasons = list(causes)
-    if version != row.definition.version:
+    if version != stored["definition__version"]:
         reasons.append(
             {"type": "assessment.indicatordefinition", "id": figure["definition"].pk, "version": version}
         )
     return Restatement(
-        value=row,
-        alliance_id=row.alliance_id,
-        month=row.month,
-        old_numerator=row.numerator,
-        old_denominator=row.denominator,
-        old_value=row.value,
-        old_version=row.definition.version,
+        value_id=stored["pk"],
+        alliance_id=alliance.pk,
+        month=month,
+        old_numerator=stored["numerator"],
+        old_denominator=stored["denominator"],
+        old_value=stored["value"],
+        old_version=stored["definition__version"],
         new_numerator=figure["numerator"],
         new_denominator=figure["denominator"],
         new_value=figure["value"],
@@ -262,20 +263,27 @@ def _restatement(row, figure, causes, now):
 
 
 def _replace_snapshots(alliance, month, snapshots):
-    MeasureSnapshot.objects.filter(alliance=alliance, month=month).delete()
-    MeasureSnapshot.objects.bulk_create(
-        (
-            MeasureSnapshot(
-                alliance=alliance,
-                month=month,
-                institution_id=institution_id,
-                values={code: str(value) for code, value in values.items()},
-                rows=rows,
-            )
-            for institution_id, (values, rows) in snapshots.items()
-        ),
-        batch_size=2000,
-    )
+    """Store the month's measures per institution as scanned: only the snapshots that differ
+    from the stored ones are replaced, those of institutions gone are deleted."""
+    stored = {
+        institution_id: (pk, values, rows)
+        for pk, institution_id, values, rows in MeasureSnapshot.objects.filter(alliance=alliance, month=month)
+        .order_by()
+        .values_list("pk", "institution_id", "values", "rows")
+    }
+    replaced, fresh = [], []
+    for institution_id, (values, rows) in snapshots.items():
+        values = {code: str(value) for code, value in values.items()}
+        kept = stored.pop(institution_id, None)
+        if kept is not None and kept[1:] == (values, rows):
+            continue
+        if kept is not None:
+            replaced.append(kept[0])
+        fresh.append((alliance.pk, month, institution_id, values, rows))
+    gone = replaced + [pk for pk, _values, _rows in stored.values()]
+    if gone:
+        MeasureSnapshot.objects.filter(pk__in=gone).delete()
+    bulk.insert(MeasureSnapshot, SNAPSHOT_COLUMNS, fresh)
 
 
 # --- Requests, publication and the schedule -----------------------------------------------------

@@ -199,6 +199,25 @@ def test_a_repeated_computation_gives_identical_rows(activity):
     assert not Restatement.objects.exists()
 
 
+def test_a_recompute_rewrites_only_the_figures_and_snapshots_that_changed(activity):
+    c = activity
+    first, later = (datetime.datetime(2026, 8, day, tzinfo=datetime.UTC) for day in (1, 2))
+    indicators.compute_indicators(c.alliance, [JAN], now=first)
+    snapshots = dict(MeasureSnapshot.objects.values_list("institution_id", "pk"))
+    send("visits", [visit(30, c.b2, visit_date="2026-01-30")], c.admin)  # B2 had none in January
+
+    indicators.compute_indicators(c.alliance, [JAN], now=later)
+
+    assert value(c, "primary_visit_share", JAN).computed_at == later  # 5 of 7 now
+    assert value(c, "tcm_visit_share", JAN, "institution", c.lead).computed_at == first
+    assert IndicatorMonth.objects.get(alliance=c.alliance, month=JAN).computed_at == later
+    kept = dict(MeasureSnapshot.objects.values_list("institution_id", "pk"))
+    assert {i: pk for i, pk in kept.items() if i != c.b2.pk} == {
+        i: pk for i, pk in snapshots.items() if i != c.b2.pk
+    }
+    assert kept[c.b2.pk] != snapshots.get(c.b2.pk)  # B2's measures changed: a new snapshot
+
+
 def test_computing_one_month_never_touches_another(activity):
     c = activity
     indicators.compute_indicators(c.alliance, [JAN, FEB])

@@ -92,3 +92,14 @@ def test_the_embedded_default_keeps_celery_quiet_and_a_real_worker_keeps_its_own
 
     assert celery_logger() == "{'level': 'WARNING'}"
     assert celery_logger(REDIS_URL="redis://cache:6379/0") == "None"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_postgresql_connections_run_without_jit():
+    """The monthly aggregates spent longer in JIT compilation than in running (issue 14 point 9)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)
