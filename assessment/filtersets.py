@@ -1,12 +1,19 @@
-"""Filters of the indicator definitions, shared by the API and the pages (DESIGN §8): by code,
+"""Filters of the indicators (DESIGN §8). Definitions, shared by the API and the pages: by code,
 by the level an indicator applies to, by name; by default one version per code (the one in
-force today, or the latest of an indicator not in force), `all_versions` for every version."""
+force today, or the latest of an indicator not in force), `all_versions` for every version.
+Values and restatements: by indicator, alliance, institution, month, period and scope, each
+alliance and institution through the access door."""
 
 import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .models import IndicatorDefinition, Scope
+from alliance.filtersets import institution_code_filter
+from alliance.models import Alliance, Institution
+from core.filters import ScopedModelChoiceFilter
+from encounters.filtersets import MonthFilter
+
+from .models import Hierarchy, IndicatorDefinition, IndicatorValue, Period, Restatement, Scope
 
 
 def _applied_in_filter_queryset(queryset, name, value):
@@ -40,3 +47,33 @@ class IndicatorDefinitionFilterSet(django_filters.FilterSet):
         return queryset.filter(
             Q(code__icontains=value) | Q(name_zh__icontains=value) | Q(name_en__icontains=value)
         )
+
+
+class IndicatorValueFilterSet(django_filters.FilterSet):
+    indicator = django_filters.CharFilter(label=_("indicator (code)"))
+    alliance = ScopedModelChoiceFilter(model=Alliance)
+    institution = ScopedModelChoiceFilter(model=Institution)
+    institution_code = institution_code_filter()
+    month = MonthFilter(label=_("month (YYYY-MM)"))
+    period = django_filters.ChoiceFilter(choices=Period.choices)
+    scope = django_filters.ChoiceFilter(choices=Scope.choices)
+    hierarchy = django_filters.ChoiceFilter(
+        choices=Hierarchy.choices, method="filter_hierarchy", label=_("hierarchy")
+    )
+
+    class Meta:
+        model = IndicatorValue
+        fields = ["indicator", "alliance", "institution", "institution_code", "month", "period", "scope"]
+
+    def filter_hierarchy(self, queryset, name, value):
+        return queryset  # the view builds today's view; stored rows are all of the month's
+
+
+class RestatementFilterSet(django_filters.FilterSet):
+    alliance = ScopedModelChoiceFilter(model=Alliance)
+    month = MonthFilter(label=_("month (YYYY-MM)"))
+    indicator = django_filters.CharFilter(field_name="value__indicator", label=_("indicator (code)"))
+
+    class Meta:
+        model = Restatement
+        fields = ["alliance", "month", "indicator"]

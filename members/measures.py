@@ -28,11 +28,27 @@ INTERMEDIATE_OR_HIGHER = (TitleLevel.INTERMEDIATE, TitleLevel.DEPUTY_SENIOR, Tit
 SIX_MONTHS = datetime.timedelta(days=SIX_MONTHS_DAYS)
 # The secondments the measure reads (its doctors, with the alliance as their employer): the
 # aggregate and the records (issue 14 point 6) both filter by it.
+# is_counted and counted_days below are the same rule for one secondment in memory (the services
+# mark the months a change of it changes): change them together.
 COUNTED = Q(
     kind=SecondmentKind.STATIONED,
     staff__profession=Profession.DOCTOR,
     staff__title_level__in=INTERMEDIATE_OR_HIGHER,
 )
+OPEN = datetime.date.max  # the end of a secondment without an end date
+
+
+def is_counted(staff):
+    """Whether the measure counts `staff`'s stationings: a doctor of intermediate title or higher."""
+    return staff.profession == Profession.DOCTOR and staff.title_level in INTERMEDIATE_OR_HIGHER
+
+
+def counted_days(secondment, staff):
+    """`(start_date, end_date or OPEN)` of the days the measure counts of `secondment` of
+    `staff`, or None when it counts none of them (visiting rounds, a doctor below the title)."""
+    if secondment.kind != SecondmentKind.STATIONED or not is_counted(staff):
+        return None
+    return secondment.start_date, secondment.end_date or OPEN
 
 
 def _days_between(first, after):

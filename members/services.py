@@ -20,8 +20,8 @@ from core import audit
 from core.identity import birth_date_of, encrypt, mask_resident_id, patient_key, validate_resident_id
 from core.measures import mark_changed, month_range
 
-from .choices import ChronicCondition, Gender, Profession, SecondmentKind, TeamRole
-from .measures import INTERMEDIATE_OR_HIGHER
+from .choices import ChronicCondition, Gender, SecondmentKind, TeamRole
+from .measures import counted_days, is_counted
 from .models import (
     FamilyDoctorTeam,
     Membership,
@@ -251,23 +251,7 @@ def update_secondment(secondment, *, acting_user, **fields):
     return secondment
 
 
-# --- What `secondments.six_months` counts (members/measures.py), for the marks of changes -------
-OPEN = datetime.date.max  # the end of a secondment without an end date
-
-
-def is_counted(staff):
-    """Whether the measure counts `staff`'s stationings: a doctor of intermediate title or higher."""
-    return staff.profession == Profession.DOCTOR and staff.title_level in INTERMEDIATE_OR_HIGHER
-
-
-def counted_days(secondment, staff):
-    """`(start_date, end_date or OPEN)` of the days the measure counts of `secondment` of
-    `staff`, or None when it counts none of them (visiting rounds, a doctor below the title)."""
-    if secondment.kind != SecondmentKind.STATIONED or not is_counted(staff):
-        return None
-    return secondment.start_date, secondment.end_date or OPEN
-
-
+# --- The months a change of what `secondments.six_months` counts changes (members/measures.py) -
 def months_changed(before, after, *, today):
     """The months (first days) whose value can differ between two versions of one secondment's
     `counted_days` (`before` None: newly recorded or not counted until now; `after` None: no

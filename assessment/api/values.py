@@ -11,10 +11,8 @@
 
 import datetime
 
-import django_filters
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
@@ -22,51 +20,17 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from alliance.filtersets import institution_code_filter
 from alliance.models import Alliance, Institution
 from core import access
 from core import measures as registry
 from core.api.fields import ScopedIdField
 from core.api.serializers import JobSerializer
 from core.api.viewsets import ScopedReadOnlyModelViewSet
-from core.filters import ScopedModelChoiceFilter
-from encounters.filtersets import MonthFilter, parse_month
+from encounters.filtersets import parse_month
 
 from .. import figures, services
-from ..models import Hierarchy, IndicatorMonth, IndicatorValue, Period, Restatement, Scope
-
-
-# --- Filters ---------------------------------------------------------------------------------------
-class IndicatorValueFilterSet(django_filters.FilterSet):
-    indicator = django_filters.CharFilter(label=gettext_lazy("indicator (code)"))
-    alliance = ScopedModelChoiceFilter(model=Alliance)
-    institution = ScopedModelChoiceFilter(model=Institution)
-    institution_code = institution_code_filter()
-    month = MonthFilter(label=gettext_lazy("month (YYYY-MM)"))
-    period = django_filters.ChoiceFilter(choices=Period.choices)
-    scope = django_filters.ChoiceFilter(choices=Scope.choices)
-    hierarchy = django_filters.ChoiceFilter(
-        choices=Hierarchy.choices, method="filter_hierarchy", label=gettext_lazy("hierarchy")
-    )
-
-    class Meta:
-        model = IndicatorValue
-        fields = ["indicator", "alliance", "institution", "institution_code", "month", "period", "scope"]
-
-    def filter_hierarchy(self, queryset, name, value):
-        return queryset  # the view builds today's view; stored rows are all of the month's
-
-
-class RestatementFilterSet(django_filters.FilterSet):
-    alliance = ScopedModelChoiceFilter(model=Alliance)
-    month = MonthFilter(label=gettext_lazy("month (YYYY-MM)"))
-    indicator = django_filters.CharFilter(
-        field_name="value__indicator", label=gettext_lazy("indicator (code)")
-    )
-
-    class Meta:
-        model = Restatement
-        fields = ["alliance", "month", "indicator"]
+from ..filtersets import IndicatorValueFilterSet, RestatementFilterSet
+from ..models import Hierarchy, IndicatorMonth, IndicatorValue, Restatement
 
 
 # --- Serializers -----------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ only the measures needed), and the hierarchy of all those months in one query; r
 evaluates in memory (assessment.rollup); then writes each month in its own transaction, holding
 that month's IndicatorMonth row as the lock: inserts the new figures, updates the changed ones
 (a figure that did not change keeps its row and its `computed_at`, the time it was computed as it
-stands; the month's row keeps the time of its last computation), deletes the ones gone, replaces
+stands; the month's row keeps the time of its last computation), deletes the ones gone (a published month keeps
+them, restated as 0 ÷ 0), replaces
 the snapshots that changed and takes in the month's marks of changed inputs. It never writes a month it was not asked for, it is idempotent, and a failure rolls back
 the month it was writing and leaves every other month as it was.
 
@@ -33,7 +34,14 @@ from core.exceptions import Conflict
 from core.models import MeasureChange
 
 from .. import rollup
-from ..models import IndicatorDefinition, IndicatorMonth, IndicatorValue, MeasureSnapshot, Restatement
+from ..models import (
+    IndicatorDefinition,
+    IndicatorMonth,
+    IndicatorValue,
+    MeasureSnapshot,
+    NullReason,
+    Restatement,
+)
 
 JOB_KIND = "indicators.compute"
 FIGURE_FIELDS = ("numerator", "denominator", "value", "null_reason", "input_rows")
@@ -184,7 +192,9 @@ def _write_month(alliance, month, figures, snapshots, marks, now):
             if restated:
                 restatements.append(_restatement(alliance, month, stored, figure, causes, now))
             changed.append(_changed_value(stored, figure, restated, now))
-    if existing:
+    if existing and state.is_published:
+        restatements += _kept_as_nothing(alliance, month, existing.values(), changed, causes, now)
+    elif existing:
         IndicatorValue.objects.filter(pk__in=[stored["pk"] for stored in existing.values()]).delete()
     bulk.insert(IndicatorValue, VALUE_COLUMNS, new)
     IndicatorValue.objects.bulk_update(
@@ -196,6 +206,27 @@ def _write_month(alliance, month, figures, snapshots, marks, now):
     state.computed_at = now
     state.save(update_fields=["computed_at"])
     return len(figures), len(restatements)
+
+
+def _kept_as_nothing(alliance, month, gone, changed, causes, now):
+    """The published figures a recompute no longer produces (their records withdrawn, or the
+    scope gone from the month's hierarchy) are not deleted: each becomes 0 ÷ 0, restated, so the
+    change is as visible as any other. Returns their restatements; adds the rows to `changed`."""
+    definitions = IndicatorDefinition.objects.in_bulk({stored["definition_id"] for stored in gone})
+    restatements = []
+    for stored in gone:
+        nothing = {
+            "definition": definitions[stored["definition_id"]],
+            "numerator": rollup.ZERO,
+            "denominator": rollup.ZERO,
+            "value": None,
+            "null_reason": NullReason.ZERO_DENOMINATOR.value,
+            "input_rows": 0,
+        }
+        if _differs(stored, nothing):
+            restatements.append(_restatement(alliance, month, stored, nothing, causes, now))
+            changed.append(_changed_value(stored, nothing, True, now))
+    return restatements
 
 
 def _locked_month(alliance, month):

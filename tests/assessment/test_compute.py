@@ -24,7 +24,7 @@ from core import measures
 from core.exceptions import Conflict
 from core.models import MeasureChange
 from encounters import services as encounters
-from encounters.models import IngestBatch
+from encounters.models import IngestBatch, OutpatientVisit
 from tests.alliance.factories import build_alliance
 from tests.encounters.factories import admission, alliance_client, department, outside, visit
 from tests.members.factories import MembershipFactory
@@ -279,6 +279,27 @@ def test_late_data_marks_the_month_and_restates_a_published_value(activity):
     assert restatement.causes[0]["type"] == "encounters.ingestbatch"
     assert restatement.causes[0]["id"] == batch.pk
     assert indicators.dirty_months() == {}
+
+
+def test_a_published_figure_whose_records_are_withdrawn_is_restated_not_deleted(activity):
+    c = activity
+    bureau = MembershipFactory(role="bureau", alliance=c.alliance).user
+    indicators.compute_indicators(c.alliance, [JAN])
+    services.publish_month(c.alliance, JAN, acting_user=bureau)
+    published = value(c, "tcm_visit_share", JAN, "institution", c.v1)  # V1's one TCM visit
+    assert published.value == Decimal("100.00")
+    OutpatientVisit.objects.filter(institution=c.v1, month=JAN).delete()  # a correction of the HIS
+    measures.mark_changed(c.alliance, [JAN], published)
+
+    indicators.compute_indicators(c.alliance, [JAN])
+
+    kept = value(c, "tcm_visit_share", JAN, "institution", c.v1)
+    assert kept.pk == published.pk and kept.restated
+    assert (kept.numerator, kept.denominator, kept.value, kept.input_rows) == (0, 0, None, 0)
+    restatement = Restatement.objects.get(value=kept)
+    assert (restatement.old_value, restatement.new_value) == (Decimal("100.00"), None)
+    indicators.compute_indicators(c.alliance, [JAN])  # and it stays so, restated once
+    assert Restatement.objects.filter(value=kept).count() == 1
 
 
 def test_a_provisional_month_changes_without_a_restatement(activity):
