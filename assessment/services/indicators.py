@@ -148,10 +148,12 @@ def _read_snapshots(alliance, months, base, rows):
     """Add the stored measures of `months` (one query)."""
     if not months:
         return
-    for snapshot in MeasureSnapshot.objects.filter(alliance=alliance, month__in=months):
-        key = (snapshot.institution_id, snapshot.month)
-        base[key] = {code: Decimal(value) for code, value in snapshot.values.items()}
-        rows[key] = dict(snapshot.rows)
+    stored = MeasureSnapshot.objects.filter(alliance=alliance, month__in=months).order_by()
+    for institution_id, month, values, counted in stored.values_list(
+        "institution_id", "month", "values", "rows"
+    ):
+        base[institution_id, month] = {code: Decimal(value) for code, value in values.items()}
+        rows[institution_id, month] = counted
 
 
 def _hierarchy(alliance, first, last):
