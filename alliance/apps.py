@@ -29,11 +29,13 @@ class AllianceConfig(AppConfig):
         audit.register(models.InstitutionWebhook, exclude_fields=["secret"])
         _register_navigation(models)
         # Excel import (issue 4 point 3): for users who may write institutions or staff.
-        from core.navigation import NavItem, register
+        from core.navigation import SYSTEM, NavItem, register
 
         from .imports import may_use_imports
 
-        register(NavItem(_("Excel import"), "alliance:import", visible=may_use_imports, order=80))
+        register(
+            NavItem(_("Excel import"), "alliance:import", visible=may_use_imports, order=80, group=SYSTEM)
+        )
         _register_measures()
 
 
@@ -58,6 +60,7 @@ def _register_navigation(models):
             "alliance:tree",
             visible=lambda user: can_read(user, models.Institution),
             order=10,
+            group=navigation.ALLIANCE,
         )
     )
     navigation.register(
@@ -66,5 +69,6 @@ def _register_navigation(models):
             "alliance:meeting-list",
             visible=lambda user: can_read(user, models.Meeting),
             order=60,
+            group=navigation.ALLIANCE,
         )
     )

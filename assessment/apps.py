@@ -24,7 +24,13 @@ class AssessmentConfig(AppConfig):
         from core import navigation
 
         navigation.register(
-            navigation.NavItem(_("Indicators"), "assessment:values", visible=reads_figures, order=390)
+            navigation.NavItem(
+                _("Indicators"),
+                "assessment:values",
+                visible=reads_figures,
+                order=390,
+                group=navigation.ASSESSMENT,
+            )
         )
         navigation.register(
             navigation.NavItem(
@@ -32,6 +38,7 @@ class AssessmentConfig(AppConfig):
                 "assessment:definition-list",
                 visible=watches_indicators,
                 order=400,
+                group=navigation.ASSESSMENT,
             )
         )
 

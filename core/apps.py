@@ -17,9 +17,15 @@ class CoreConfig(AppConfig):
         # Accounts are important records: who created, deactivated or re-roled a user is audited.
         audit.register(get_user_model(), exclude_fields=["password", "last_login"])
         navigation.register(navigation.NavItem(_("Home"), "home", order=0))
-        navigation.register(navigation.NavItem(_("API documentation"), "api-docs", order=900))
+        navigation.register(
+            navigation.NavItem(_("API documentation"), "api-docs", order=900, group=navigation.SYSTEM)
+        )
         navigation.register(
             navigation.NavItem(
-                _("Administration"), "admin:index", visible=lambda user: user.is_staff, order=1000
+                _("Administration"),
+                "admin:index",
+                visible=lambda user: user.is_staff,
+                order=1000,
+                group=navigation.SYSTEM,
             )
         )

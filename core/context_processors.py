@@ -9,7 +9,10 @@ def navigation_items(request):
     Registered once in settings; the count costs one indexed COUNT query per page, none for
     anonymous visitors.
     """
-    context = {"navigation": navigation.items_for(request.user)}
+    context = {
+        "navigation": navigation.items_for(request.user),
+        "navigation_menu": navigation.menu_for(request.user),
+    }
     if request.user.is_authenticated:
         context["unread_notifications"] = notifications.unread_count(request.user)
     return context

@@ -1,10 +1,39 @@
 """The site navigation: each app registers the entries it serves, so the menu shows only what
-exists and each user only what their role may use (core imports no app; apps register here)."""
+exists and each user only what their role may use (core imports no app; apps register here).
+
+Entries are grouped by task (issue 15 point 5): the header shows the groups, each opening a
+menu of its entries, so no role's menu wraps at 1366 px. An entry without a group (Home) stands
+on its own. The groups are core's, since they name tasks, not apps.
+"""
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.urls import reverse
+from django.utils.translation import pgettext_lazy
+
+
+@dataclass(frozen=True)
+class NavGroup:
+    key: str
+    label: str  # a lazy translation
+    order: int
+
+
+ALLIANCE, PEOPLE, ENCOUNTERS, REFERRALS, ASSESSMENT, SYSTEM = (
+    "alliance", "people", "encounters", "referrals", "assessment", "system",
+)  # fmt: skip
+GROUPS = {
+    group.key: group
+    for group in (
+        NavGroup(ALLIANCE, pgettext_lazy("menu group", "Alliance"), 10),
+        NavGroup(PEOPLE, pgettext_lazy("menu group", "People"), 20),
+        NavGroup(ENCOUNTERS, pgettext_lazy("menu group", "Care data"), 30),
+        NavGroup(REFERRALS, pgettext_lazy("menu group", "Referrals"), 40),
+        NavGroup(ASSESSMENT, pgettext_lazy("menu group", "Indicators and evaluation"), 50),
+        NavGroup(SYSTEM, pgettext_lazy("menu group", "System"), 90),
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -13,6 +42,17 @@ class NavItem:
     url_name: str
     visible: Callable = lambda user: user.is_authenticated
     order: int = 100
+    group: str = ""  # a key of GROUPS, or "" for an entry of its own
+
+
+@dataclass
+class MenuEntry:
+    """One place in the header: a group with its links, or a link of its own (`url`)."""
+
+    label: str
+    url: str = ""
+    links: list = field(default_factory=list)  # (label, url) pairs of a group
+    order: int = 0
 
 
 _items: list[NavItem] = []
@@ -20,11 +60,32 @@ _items: list[NavItem] = []
 
 def register(item):
     """Add an entry to the navigation (called from an app's `AppConfig.ready`)."""
+    if item.group and item.group not in GROUPS:
+        raise ValueError(f"unknown navigation group {item.group!r}")
     if item not in _items:
         _items.append(item)
         _items.sort(key=lambda entry: entry.order)
 
 
 def items_for(user):
-    """The entries `user` may use, as (label, url) pairs."""
+    """The entries `user` may use, as (label, url) pairs, in order."""
     return [(item.label, reverse(item.url_name)) for item in _items if item.visible(user)]
+
+
+def menu_for(user):
+    """The header of `user`: MenuEntry per group holding at least one entry they may use, and
+    the entries of their own, in order (a group takes the place of its first entry's group)."""
+    entries, groups = [], {}
+    for item in _items:
+        if not item.visible(user):
+            continue
+        url = reverse(item.url_name)
+        if not item.group:
+            entries.append(MenuEntry(item.label, url=url, order=item.order))
+            continue
+        if item.group not in groups:
+            group = GROUPS[item.group]
+            groups[item.group] = MenuEntry(group.label, order=group.order)
+            entries.append(groups[item.group])
+        groups[item.group].links.append((item.label, url))
+    return sorted(entries, key=lambda entry: (entry.url == "", entry.order))

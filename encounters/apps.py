@@ -43,11 +43,21 @@ def _register_navigation(models):
         (_("Admissions"), "encounters:admission-list", 71),
         (_("Submission control"), "encounters:submissions", 72),
     ):
-        navigation.register(navigation.NavItem(label, url_name, visible=reads_encounters, order=order))
+        navigation.register(
+            navigation.NavItem(
+                label, url_name, visible=reads_encounters, order=order, group=navigation.ENCOUNTERS
+            )
+        )
 
     def writes_encounters(user):
         return access.can_write(user, models.OutpatientVisit)
 
     navigation.register(
-        navigation.NavItem(_("Encounter upload"), "encounters:upload", visible=writes_encounters, order=73)
+        navigation.NavItem(
+            _("Encounter upload"),
+            "encounters:upload",
+            visible=writes_encounters,
+            order=73,
+            group=navigation.ENCOUNTERS,
+        )
     )

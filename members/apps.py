@@ -56,5 +56,6 @@ class MembersConfig(AppConfig):
                     url_name,
                     visible=lambda user, model=model: access.can_read(user, model),
                     order=order,
+                    group=navigation.PEOPLE,
                 )
             )

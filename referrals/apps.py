@@ -55,7 +55,9 @@ class ReferralsConfig(AppConfig):
             (_("Slots and beds"), "referrals:pool-index", manages_pools, 330),
         )  # (label, url name, visible(user), order): each page module adds its own
         for label, url_name, visible, order in entries:
-            navigation.register(navigation.NavItem(label, url_name, visible=visible, order=order))
+            navigation.register(
+                navigation.NavItem(label, url_name, visible=visible, order=order, group=navigation.REFERRALS)
+            )
 
 
 def reads_referrals(user):

@@ -50,7 +50,8 @@ def test_chinese_translation_is_complete_and_compiled():
     stale = [
         e.msgid
         for e in po.translated_entries()
-        if not e.msgid_plural and compiled.gettext(e.msgid) != e.msgstr
+        if not e.msgid_plural
+        and (compiled.pgettext(e.msgctxt, e.msgid) if e.msgctxt else compiled.gettext(e.msgid)) != e.msgstr
     ]
     assert stale == [], "run `make messages` to recompile the .mo file"
 

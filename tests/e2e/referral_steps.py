@@ -6,6 +6,7 @@ import re
 from playwright.sync_api import expect
 
 from tests.core.factories import PASSWORD
+from tests.e2e.navigation import menu_link
 from tests.members.factories import resident_id
 
 SLOT_TAKEN = "该号源或床位刚被其他转诊单预约，或已不再可约，请另选。"
@@ -27,7 +28,7 @@ def settled(page):
 
 def fill_referral(page, *, lead, dept, day, n):
     """Open 'refer up' from the menu, fill the patient and pick the one slot of `day`'s morning."""
-    page.locator("nav.site-nav a[href='/referrals/new/up/']").click()
+    menu_link(page, "/referrals/new/up/").click()
     expect(page).to_have_url(re.compile(r"/referrals/new/up/$"))
     page.evaluate("window.stillTheSamePage = true")
     page.locator("#id_patient_name").fill("张三" if n == 1 else "李四")

@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from members.models import StaffMember
 from tests.core.factories import PASSWORD
+from tests.e2e.navigation import menu_link
 from tests.members.test_import import staff_xlsx
 from tests.world import build_world
 
@@ -30,7 +31,7 @@ def test_a_staff_import_with_a_bad_row_previews_then_writes_only_the_good_row(li
     page.get_by_label("用户名").fill(township_admin.username)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
-    page.get_by_role("navigation", name="主导航").get_by_role("link", name="Excel 导入").click()
+    menu_link(page, text="Excel 导入").click()
     expect(page.locator("h1")).to_have_text("Excel 导入")
     page.get_by_role("link", name="导入职工").click()
     expect(page.locator("h1")).to_have_text("导入职工")

@@ -14,6 +14,7 @@ from alliance.querysets import today
 from assessment import expressions
 from assessment.models import IndicatorDefinition
 from tests.core.factories import PASSWORD
+from tests.e2e.navigation import menu_link
 
 BAD = "#{visits.in_county.primary} ×"
 
@@ -39,7 +40,7 @@ def test_bureau_revises_a_definition_and_sees_version_2(live_server, page):
     page.get_by_label("用户名").fill(users["bureau"].username)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
-    page.get_by_role("navigation", name="主导航").locator('a[href="/indicators/definitions/"]').click()
+    menu_link(page, "/indicators/definitions/").click()
 
     row = page.locator('table.list tr[data-code="e2e_share"]')
     expect(row).to_contain_text("基层诊疗占比（测试）")

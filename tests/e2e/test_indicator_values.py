@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 from assessment.models import IndicatorMonth
 from tests.assessment.test_values_api import send_visits
 from tests.core.factories import PASSWORD
+from tests.e2e.navigation import menu_link
 from tests.encounters.factories import department
 
 
@@ -24,7 +25,7 @@ def test_bureau_computes_publishes_and_traces_a_figure(indicator_catalogue, live
     page.get_by_label("用户名").fill(users["bureau"].username)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
-    page.get_by_role("navigation", name="主导航").locator('a[href="/indicators/"]').click()
+    menu_link(page, "/indicators/").click()
 
     page.locator("form.filters input[name=month]").fill("2026-01")
     page.get_by_role("button", name="查看").click()

@@ -14,6 +14,7 @@ from referrals import services
 from referrals.choices import PoolKind
 from referrals.models import PoolPublication, PoolTemplateEntry
 from tests.core.factories import PASSWORD
+from tests.e2e.navigation import menu_link
 
 
 @pytest.mark.django_db(transaction=True)
@@ -39,7 +40,7 @@ def test_lead_admin_edits_the_template_publishes_a_week_and_sees_the_shares(live
     page.get_by_label("用户名").fill(admin.username)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
-    page.get_by_role("navigation", name="主导航").locator('a[href="/referrals/pools/"]').click()
+    menu_link(page, "/referrals/pools/").click()
 
     # One institution: straight to its weekly template.
     expect(page).to_have_url(f"{live_server.url}/referrals/pools/{mine.lead.pk}/")

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from referrals.choices import ReferralState
 from referrals.models import Referral, Slot
+from tests.e2e.navigation import menu_link
 from tests.e2e.referral_steps import fill_referral, log_in, settled
 from tests.referrals.factories import department, member, next_week, slots
 
@@ -40,7 +41,7 @@ def test_refer_up_accept_and_the_slot_is_gone(live_server, page, browser, browse
     admin_context = browser.new_context(**browser_context_args)
     admin = admin_context.new_page()
     log_in(admin, live_server.url, lead_admin)
-    admin.get_by_role("navigation", name="主导航").locator('a[href="/referrals/inbox/"]').click()
+    menu_link(admin, "/referrals/inbox/").click()
     row = admin.locator(f'table.list tbody tr[data-referral="{referral.pk}"]')
     expect(row).to_contain_text("张*")
     row.get_by_role("link", name="张*").click()
@@ -65,7 +66,7 @@ def test_refer_up_accept_and_the_slot_is_gone(live_server, page, browser, browse
     other_context = browser.new_context(**browser_context_args)
     other = other_context.new_page()
     log_in(other, live_server.url, second_doctor)
-    other.locator("nav.site-nav a[href='/referrals/new/up/']").click()
+    menu_link(other, "/referrals/new/up/").click()
     other.locator("#id_to_institution").select_option(str(county.lead.pk))
     expect(other.locator("#id_to_department")).to_be_visible()
     settled(other)

@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from referrals.models import Slot
 from tests.core.factories import PASSWORD
+from tests.e2e.navigation import menu_link
 
 
 @pytest.mark.django_db(transaction=True)
@@ -28,7 +29,7 @@ def test_receiver_accepts_a_prioritised_referral_with_a_slot(live_server, page):
     page.get_by_label("用户名").fill(lead_admin.username)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
-    page.get_by_role("navigation", name="主导航").locator('a[href="/referrals/inbox/"]').click()
+    menu_link(page, "/referrals/inbox/").click()
 
     rows = page.locator("table.list tbody tr")
     expect(rows).to_have_count(2)

@@ -6,6 +6,7 @@ from playwright.sync_api import expect
 
 from members.models import StaffMember
 from tests.core.factories import PASSWORD
+from tests.e2e.navigation import menu_link
 
 
 @pytest.mark.django_db(transaction=True)
@@ -20,7 +21,7 @@ def test_township_admin_sees_own_staff_and_not_another_branchs(live_server, page
     page.get_by_label("用户名").fill(admin.username)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
-    page.get_by_role("navigation", name="主导航").get_by_role("link", name="职工").click()
+    menu_link(page, text="职工").click()
 
     expect(page.locator("h1")).to_have_text("职工")
     table = page.locator("table.list")

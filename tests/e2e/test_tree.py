@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from alliance import services
 from alliance.querysets import today
 from tests.core.factories import PASSWORD
+from tests.e2e.navigation import menu_link
 from tests.world import build_world
 
 
@@ -24,7 +25,7 @@ def test_bureau_sees_the_moved_clinic_in_its_old_place_before_the_move(live_serv
     page.get_by_label("用户名").fill(users["bureau"].username)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
-    page.get_by_role("navigation", name="主导航").get_by_role("link", name="医共体架构").click()
+    menu_link(page, text="医共体架构").click()
 
     expect(page.locator("h1")).to_have_text("医共体架构")
     moved = page.locator(f'li[data-code="{new_branch.code}"] li[data-code="{village.code}"]')
