@@ -4,8 +4,8 @@
 def menu_link(page, href=None, *, text=None):
     """The header's link to `href` (or with the text `text`), its group's menu opened."""
     nav = page.get_by_role("navigation", name="主导航")
-    link = nav.locator(f'a[href="{href}"]') if href else nav.locator("a", has_text=text)
-    group = nav.locator("details.nav-group", has=link)
+    inner = page.locator(f'a[href="{href}"]') if href else page.locator("a", has_text=text)
+    group = nav.locator("details.nav-group", has=inner)
     if group.count() and not group.evaluate("element => element.open"):
         group.locator("summary").click()
-    return link
+    return nav.locator(f'a[href="{href}"]') if href else nav.locator("a", has_text=text)

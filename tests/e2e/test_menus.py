@@ -25,7 +25,12 @@ def test_every_roles_menu_fits_one_line_at_1366_and_opens_by_group(live_server, 
     _mine, _other, users = build_world()
     users["admin"] = UserFactory(username="site_admin", is_staff=True, is_superuser=True)
     errors = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(f"{message.text} {message.location['url']}") if message.type == "error" else None
+        ),
+    )
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.set_viewport_size({"width": 1366, "height": 768})
     nav = page.get_by_role("navigation", name="主导航")
