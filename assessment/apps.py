@@ -17,6 +17,15 @@ class AssessmentConfig(AppConfig):
         # Who revised a definition, and when the old version was ended (issue 14 point 3).
         audit.register(models.IndicatorDefinition)
         self.register_navigation()
+        self.register_home()
+
+    def register_home(self):
+        """The alliance's latest figures against their targets (issue 15 point 5)."""
+        from core import home
+
+        from .home import figures_panel
+
+        home.register(home.HomePanel("figures", "assessment/home_panel.html", figures_panel, order=5))
 
     def register_navigation(self):
         """The indicator definitions (issue 14 point 7), for the people who watch the alliance's

@@ -12,11 +12,12 @@ class CoreConfig(AppConfig):
     def ready(self):
         from django.contrib.auth import get_user_model
 
-        from . import audit, navigation
+        from . import audit, home, navigation
 
         # Accounts are important records: who created, deactivated or re-roled a user is audited.
         audit.register(get_user_model(), exclude_fields=["password", "last_login"])
         navigation.register(navigation.NavItem(_("Home"), "home", order=0))
+        home.register(home.HomePanel("inbox", "core/home/inbox.html", home.inbox_panel, order=90))
         navigation.register(
             navigation.NavItem(_("API documentation"), "api-docs", order=900, group=navigation.SYSTEM)
         )

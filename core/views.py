@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from . import home as home_panels
 from . import services
 from .models import Notification
 
@@ -18,7 +19,8 @@ INBOX_PAGE_SIZE = 50
 
 @login_required
 def home(request):
-    return render(request, "core/home.html")
+    """What the user must act on (issue 15 point 5): the panels their roles fill (core.home)."""
+    return render(request, "core/home.html", {"panels": home_panels.panels_for(request.user)})
 
 
 @login_required

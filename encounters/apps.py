@@ -19,6 +19,22 @@ class EncountersConfig(AppConfig):
         audit.register(models.IngestBatch)
         _register_navigation(models)
         _register_measures()
+        _register_home()
+
+
+def _register_home():
+    """Silent data sources for the alliance office and the bureau, the last batches for an HIS
+    account (issue 15 point 5)."""
+    from core import home
+
+    from .home import api_account_panel, silent_sources_panel
+
+    home.register(
+        home.HomePanel("silent-sources", "encounters/home_silent.html", silent_sources_panel, order=30)
+    )
+    home.register(
+        home.HomePanel("api-account", "encounters/home_api_account.html", api_account_panel, order=10)
+    )
 
 
 def _register_measures():

@@ -25,6 +25,18 @@ class MembershipQuerySet(models.QuerySet):
         return self.filter(user=user)
 
 
+def roles_of(user):
+    """The roles `user` holds (a frozenset of Role values), read once per request: the home's
+    panels ask it each (issue 15 point 5)."""
+    if user is None or not user.is_authenticated:
+        return frozenset()
+    cached = getattr(user, "_roles_held", None)
+    if cached is None:
+        cached = frozenset(user.memberships.values_list("role", flat=True))
+        user._roles_held = cached
+    return cached
+
+
 class StaffQuerySet(ScopedQuerySet):
     def active(self):
         return self.filter(active=True)

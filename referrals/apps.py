@@ -11,9 +11,18 @@ class ReferralsConfig(AppConfig):
 
     def ready(self):
         self.register_navigation()
+        self.register_home()
         self.register_audit()
         self.register_references()
         self.register_measures()
+
+    def register_home(self):
+        """Referrals waiting for an answer and today's bookings (issue 15 point 5)."""
+        from core import home
+
+        from .home import referrals_panel
+
+        home.register(home.HomePanel("referrals", "referrals/home_panel.html", referrals_panel, order=20))
 
     def register_measures(self):
         """Slots, reserved beds and referrals per institution and month (issue 14)."""

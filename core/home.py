@@ -1,0 +1,49 @@
+"""Each role's home page (issue 15 point 5): apps register panels of what a user must act on,
+the way they register menu entries (core imports no app). A panel is a template and a function
+of the user answering its context, or None when the panel has nothing for that user (a role
+that does not do this work); the home shows the panels that answered, in order.
+
+Each panel reads through the access door and costs a fixed number of queries whatever the rows.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+from . import notifications
+from .models import Notification
+
+LATEST = 5  # rows a panel lists; its link leads to the whole list
+
+
+@dataclass(frozen=True)
+class HomePanel:
+    key: str
+    template: str
+    context: Callable  # user -> dict, or None: nothing for this user
+    order: int = 100
+
+
+_panels: dict[str, HomePanel] = {}
+
+
+def register(panel):
+    """Add a panel to the home page (called from an app's `AppConfig.ready`)."""
+    _panels[panel.key] = panel
+
+
+def panels_for(user):
+    """`[(template, context)]` of the panels with something for `user`, in order."""
+    shown = []
+    for panel in sorted(_panels.values(), key=lambda item: item.order):
+        context = panel.context(user)
+        if context is not None:
+            shown.append((panel.template, context))
+    return shown
+
+
+def inbox_panel(user):
+    """The user's unread notifications, newest first (the clinician's inbox): on every home."""
+    unread = list(Notification.objects.for_user(user).unread()[:LATEST])
+    return {"notifications": unread, "unread": notifications.unread_count(user), "url": reverse("inbox")}
