@@ -18,6 +18,7 @@ urlpatterns = [
 urlpatterns += [
     path("", value_pages.IndicatorValuesView.as_view(), name="values"),
     path("compute/", value_pages.ComputeView.as_view(), name="compute"),
+    path("export/", value_pages.IndicatorExportView.as_view(), name="export"),
     path("publish/", value_pages.PublishView.as_view(), name="publish"),
     path("jobs/<int:pk>/", value_pages.ComputationJobView.as_view(), name="job"),
     path("values/<int:pk>/", value_pages.ValueDetailView.as_view(), name="value-detail"),

@@ -10,6 +10,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -21,6 +22,7 @@ from alliance.querysets import today
 from core import access
 from core import measures as registry
 from core.detail import get_scoped_or_404
+from core.excel import xlsx_response
 from core.forms import ServiceFormView
 from core.models import Job
 from encounters.filtersets import MonthField
@@ -140,6 +142,59 @@ def _table(rows):
         shown = line["month"] or line["ytd"]
         line["met"] = line["definition"].meets_target(shown.value) if shown else None
     return ordered
+
+
+# --- The .xlsx of the indicator table (issue 15 point 4) ---------------------------------------
+EXPORT_COLUMNS = (
+    _("indicator code"), _("indicator"), _("scope"), _("institution code"), _("institution"), _("month"),
+    _("period"), _("numerator"), _("denominator"), _("value"), _("unit"), _("target"), _("meets the target"),
+    _("definition version"), _("records counted"), _("restated"), _("provisional"),
+)  # fmt: skip
+
+
+class IndicatorExportView(LoginRequiredMixin, TemplateView):
+    """`?alliance=&month=`: every stored figure of the alliance from January to the month (the
+    hierarchy of each month), every scope and both periods, with numerator and denominator, as
+    the user may read them (the access door): the table the committee takes to its meeting.
+    Two queries whatever the rows."""
+
+    def get(self, request, *args, **kwargs):
+        form = ValueFilterForm(request.GET or None, user=request.user)
+        cleaned = form.cleaned_data if form.is_valid() else {}
+        if "alliance" in form.errors or "month" in form.errors:
+            raise Http404  # an alliance the user does not see, or no month: never another file
+        alliance = cleaned.get("alliance") or form.fields["alliance"].queryset.order_by("pk").first()
+        if alliance is None:
+            raise PermissionDenied
+        month = cleaned.get("month") or latest_month(alliance)
+        first = month.replace(month=1)
+        values = (
+            IndicatorValue.objects.for_user(request.user)
+            .filter(alliance=alliance, month__gte=first, month__lte=month)
+            .select_related("definition", "institution")
+            .order_by("month", "indicator", "scope", "institution__code", "period")
+        )
+        published = set(
+            IndicatorMonth.objects.filter(alliance=alliance, month__gte=first, month__lte=month)
+            .exclude(published_at=None)
+            .values_list("month", flat=True)
+        )
+        rows = [_export_row(value, value.month not in published) for value in values]
+        title = _("Indicators")
+        return xlsx_response(f"{title}-{alliance.name}-{month:%Y-%m}", [(title, EXPORT_COLUMNS, rows)])
+
+
+def _export_row(value, provisional):
+    """One figure as cells: numbers as numbers (Excel's doubles hold these six decimals), marks
+    as 是/否 (core.excel)."""
+    definition, institution = value.definition, value.institution
+    return [
+        value.indicator, name_of(definition), value.get_scope_display(), institution.code if institution else "",
+        institution.name if institution else "", value.month.strftime("%Y-%m"), value.get_period_display(),
+        float(value.numerator), float(value.denominator), None if value.value is None else float(value.value),
+        definition.get_unit_display(), target_of(definition), definition.meets_target(value.value),
+        definition.version, value.input_rows, value.restated, provisional,
+    ]  # fmt: skip
 
 
 # --- Compute, the job, publish ------------------------------------------------------------------

@@ -12,8 +12,9 @@ from assessment.models import IndicatorMonth
 from assessment.services import indicators
 from encounters import services as encounters
 from referrals.models import Slot
-from tests.encounters.factories import visit
-from tests.referrals.factories import department, member, referral, slots
+from tests.encounters.factories import alliance_client, department, visit
+from tests.referrals.factories import department as referral_department
+from tests.referrals.factories import member, referral, slots
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +48,7 @@ def test_referrals_waiting_and_todays_bookings_are_the_users_institutions_only(c
     mine, other, users = world
     waiting = referral(mine.villages[0], mine.home, n=1)  # up to the home branch: waits for it
     theirs = referral(other.villages[0], other.branches[0], n=2)  # another county's
-    lead_dept = department(mine.lead)
+    lead_dept = referral_department(mine.lead)
     sent = referral(mine.home, mine.lead, n=3)
     booked = slots(lead_dept, count=2, reserved=2, date=today())[0]
     Slot.objects.filter(pk=booked.pk).update(referral=sent)  # booked for today (setup)
@@ -83,12 +84,10 @@ def test_the_api_account_sees_its_own_last_batches(client, world):
 def test_the_committee_sees_the_latest_month_off_target_first(client, world):
     mine, _other, users = world
     month = today().replace(day=1)
-    encounters.ingest(
-        "visits",
-        [visit(1, mine.lead, visit_date=f"{month:%Y-%m-%d}")],
-        client=users["api_client"],
-        source="HIS",
-    )
+    department(mine.lead)
+    office = alliance_client(mine.alliance, role="alliance_admin")
+    lead_visit = [visit(1, mine.lead, visit_date=f"{month:%Y-%m-%d}")]
+    assert encounters.ingest("visits", lead_visit, client=office, source="HIS")["created"] == 1
     indicators.compute_indicators(mine.alliance, [month])
 
     _names, response = panels(client, users["committee"])
