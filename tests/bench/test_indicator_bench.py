@@ -582,6 +582,7 @@ def test_year_of_indicators_against_the_hand_sql(full_demo):
     recompute, stored = _recomputes(alliance)
     hand = _hand_equals_stored(alliance, phases, stored)
     _verdict(statistics.median(first), statistics.median(recompute), hand)
+    _bound(alliance, hand, result["values"], phases)
     _explain_slow(phases.statements, "compute_indicators")
     _explain_hand(alliance, phases.scans)
 
@@ -639,6 +640,36 @@ def _verdict(first, recompute, hand):
             )
         if seconds > TARGET_RATIO * hand:
             print(f"  SHORTFALL: the {what} is {seconds / hand:.1f} x the hand SQL, above {TARGET_RATIO} x")
+
+
+def _bound(alliance, hand, rows, phases):
+    """The floor under the first computation on this machine: the hand SQL reads, plus a bare
+    INSERT … SELECT generate_series of as many value rows (no Python, rolled back). What the
+    computation spends beyond it is the roll-up and evaluation in Python and the building of
+    the rows; the hand SQL does neither."""
+    definition = (
+        IndicatorValue.objects.filter(alliance=alliance).values_list("definition_id", flat=True).first()
+    )
+    samples = []
+    for _run in range(RUNS):
+        with transaction.atomic(), connection.cursor() as cursor:
+            started = time.perf_counter()
+            cursor.execute(
+                f"INSERT INTO {_table(IndicatorValue)} (alliance_id, indicator, definition_id, scope, institution_id,"
+                " month, period, numerator, denominator, value, null_reason, input_rows, computed_at, restated)"
+                " SELECT %s, 'floor-' || g, %s, 'alliance', NULL, DATE '2099-01-01', 'month', g, g + 1,"
+                " 50.25, '', g, now(), false FROM generate_series(1, %s) AS g",
+                [alliance.pk, definition, rows],
+            )
+            samples.append(time.perf_counter() - started)
+            transaction.set_rollback(True)
+    insert = statistics.median(samples)
+    evaluate = phases.seconds.get(PHASES[7][0], 0.0)
+    print(
+        f"  bound: the hand SQL {hand:.2f} s + a bare INSERT of the {rows} rows {insert:.2f} s"
+        f" = {hand + insert:.2f} s ({(hand + insert) / hand:.1f} x the hand SQL) before any roll-up;"
+        f" the computation's roll-up and evaluation in Python took {evaluate:.2f} s more"
+    )
 
 
 def _explain_hand(alliance, scans):
