@@ -9,10 +9,8 @@ def navigation_items(request):
     Registered once in settings; the count costs one indexed COUNT query per page, none for
     anonymous visitors.
     """
-    context = {
-        "navigation": navigation.items_for(request.user),
-        "navigation_menu": navigation.menu_for(request.user),
-    }
+    menu = navigation.menu_for(request.user)  # each entry's visibility asked once per page
+    context = {"navigation_menu": menu, "navigation": navigation.links_of(menu)}
     if request.user.is_authenticated:
         context["unread_notifications"] = notifications.unread_count(request.user)
     return context

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 
-from . import notifications
 from .models import Notification
 
 LATEST = 5  # rows a panel lists; its link leads to the whole list
@@ -44,6 +43,9 @@ def panels_for(user):
 
 
 def inbox_panel(user):
-    """The user's unread notifications, newest first (the clinician's inbox): on every home."""
-    unread = list(Notification.objects.for_user(user).unread()[:LATEST])
-    return {"notifications": unread, "unread": notifications.unread_count(user), "url": reverse("inbox")}
+    """The user's latest unread notifications (the clinician's inbox): on every home. Their
+    count is the header's (`unread_notifications`, core.context_processors), not counted again."""
+    return {
+        "notifications": list(Notification.objects.for_user(user).unread()[:LATEST]),
+        "url": reverse("inbox"),
+    }

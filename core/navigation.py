@@ -67,11 +67,6 @@ def register(item):
         _items.sort(key=lambda entry: entry.order)
 
 
-def items_for(user):
-    """The entries `user` may use, as (label, url) pairs, in order."""
-    return [(item.label, reverse(item.url_name)) for item in _items if item.visible(user)]
-
-
 def menu_for(user):
     """The header of `user`: MenuEntry per group holding at least one entry they may use, and
     the entries of their own, in order (a group takes the place of its first entry's group)."""
@@ -89,3 +84,8 @@ def menu_for(user):
             entries.append(groups[item.group])
         groups[item.group].links.append((item.label, url))
     return sorted(entries, key=lambda entry: (entry.url == "", entry.order))
+
+
+def links_of(menu):
+    """The (label, url) pairs of a `menu_for` menu, in the header's order."""
+    return [pair for entry in menu for pair in ([(entry.label, entry.url)] if entry.url else entry.links)]
