@@ -7,9 +7,10 @@ only the measures needed), and the hierarchy of all those months in one query; r
 evaluates in memory (assessment.rollup); then writes each month in its own transaction, holding
 that month's IndicatorMonth row as the lock: inserts the new figures, updates the changed ones
 (a figure that did not change keeps its row and its `computed_at`, the time it was computed as it
-stands; the month's row keeps the time of its last computation), deletes the ones gone (a published month keeps
-them, restated as 0 ÷ 0), replaces
-the snapshots that changed and takes in the month's marks of changed inputs. It never writes a month it was not asked for, it is idempotent, and a failure rolls back
+stands; the month's row keeps the time of its last computation), deletes the ones gone (a
+published month keeps them, restated as 0 ÷ 0), replaces the snapshots that changed and takes in
+the month's marks of changed inputs. It never writes a month it was not asked for, it is
+idempotent, and a failure rolls back
 the month it was writing and leaves every other month as it was.
 
 After publication (`publish_month`) a recompute that changes a figure writes a Restatement
