@@ -16,6 +16,8 @@ class AssessmentConfig(AppConfig):
 
         # Who revised a definition, and when the old version was ended (issue 14 point 3).
         audit.register(models.IndicatorDefinition)
+        # Who acknowledged a warning, with which note (issue 15 point 1).
+        audit.register(models.IndicatorWarning, exclude_fields=["detail"])
         self.register_navigation()
         self.register_home()
 
@@ -38,6 +40,15 @@ class AssessmentConfig(AppConfig):
                 "assessment:values",
                 visible=reads_figures,
                 order=390,
+                group=navigation.ASSESSMENT,
+            )
+        )
+        navigation.register(
+            navigation.NavItem(
+                _("Warnings"),
+                "assessment:warnings",
+                visible=reads_warnings,
+                order=395,
                 group=navigation.ASSESSMENT,
             )
         )
@@ -71,3 +82,12 @@ def reads_figures(user):
     from .models import IndicatorValue
 
     return user.is_superuser or access.can_read(user, IndicatorValue)
+
+
+def reads_warnings(user):
+    """The menu's 'Dashboard' and 'Warnings': for those who watch the alliance (DESIGN §5)."""
+    from core import access
+
+    from .models import IndicatorWarning
+
+    return user.is_superuser or access.can_read(user, IndicatorWarning)

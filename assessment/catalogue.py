@@ -142,3 +142,12 @@ ENTRIES = (
         decimals=0,
     ),
 )  # fmt: skip
+
+# The amber band of each target (issue 15 point 1): how far beyond the target a miss is amber, in
+# the indicator's unit; set by migration 0005 on the loaded definitions, which predate the field.
+WARNING_BANDS = {
+    "county_inpatient_share": Decimal(3),
+    "primary_visit_share": Decimal(5),
+    "lead_opd_slot_release_ratio": Decimal("3.33"),
+    "lead_bed_release_ratio": Decimal(5),
+}

@@ -13,7 +13,18 @@ from alliance.models import Alliance, Institution
 from core.filters import ScopedModelChoiceFilter
 from encounters.filtersets import MonthFilter
 
-from .models import Hierarchy, IndicatorDefinition, IndicatorValue, Period, Restatement, Scope
+from .models import (
+    Hierarchy,
+    IndicatorDefinition,
+    IndicatorValue,
+    IndicatorWarning,
+    Light,
+    Period,
+    Restatement,
+    Scope,
+    WarningKind,
+    WarningState,
+)
 
 
 def _applied_in_filter_queryset(queryset, name, value):
@@ -77,3 +88,19 @@ class RestatementFilterSet(django_filters.FilterSet):
     class Meta:
         model = Restatement
         fields = ["alliance", "month", "indicator"]
+
+
+class WarningFilterSet(django_filters.FilterSet):
+    """Warnings (issue 15 point 1): by alliance, month, kind, state, light and subject (an
+    indicator's code, or visits/admissions for siphoning)."""
+
+    alliance = ScopedModelChoiceFilter(model=Alliance)
+    month = MonthFilter(label=_("month (YYYY-MM)"))
+    kind = django_filters.ChoiceFilter(choices=WarningKind.choices, label=_("kind"))
+    state = django_filters.ChoiceFilter(choices=WarningState.choices, label=_("state"))
+    light = django_filters.ChoiceFilter(choices=Light.choices, label=_("light"))
+    subject = django_filters.CharFilter(label=_("indicator (code)"))
+
+    class Meta:
+        model = IndicatorWarning
+        fields = ["alliance", "month", "kind", "state", "light", "subject"]

@@ -7,7 +7,7 @@ keeps the version it was computed with (point 4 adds the values).
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -39,6 +39,12 @@ class TargetComparison(models.TextChoices):
     GTE = "gte", _("at least (≥)")
     LTE = "lte", _("at most (≤)")
     APPROX = "approx", _("about (≈, within the tolerance)")
+
+
+class Light(models.TextChoices):
+    GREEN = "green", _("on target")
+    AMBER = "amber", _("near the target")
+    RED = "red", _("off target")
 
 
 class Direction(models.TextChoices):
@@ -82,6 +88,18 @@ class IndicatorDefinition(models.Model):
         null=True,
         blank=True,
         help_text=_("For ≈: how far from the target still meets it, in the indicator's unit."),
+    )
+    warning_band = models.DecimalField(
+        _("amber band"),
+        max_digits=14,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text=_(
+            "How far beyond the target a missed value is amber rather than red, in the indicator's "
+            "unit. Blank: every miss is red."
+        ),
     )
     direction = models.CharField(_("direction"), max_length=16, choices=Direction.choices)
     # The levels of DESIGN §8 `scope`: three flags are simpler to edit and check than a list.
@@ -168,6 +186,21 @@ class IndicatorDefinition(models.Model):
             return value <= self.target
         better = {Direction.HIGHER_BETTER: value > self.target, Direction.LOWER_BETTER: value < self.target}
         return abs(value - self.target) <= self.target_tolerance or better.get(self.direction, False)
+
+    def light(self, value):
+        """The traffic light of `value` (issue 15 point 1): green when it meets the target, amber
+        when it misses by no more than the amber band (counted from the target, or for ≈ from
+        the edge of the tolerance), red beyond; None without a target or a value."""
+        met = self.meets_target(value)
+        if met is None:
+            return None
+        if met:
+            return Light.GREEN
+        band = self.warning_band
+        if band is None:
+            return Light.RED
+        reach = self.target_tolerance if self.target_comparison == TargetComparison.APPROX else 0
+        return Light.AMBER if abs(value - self.target) <= reach + band else Light.RED
 
 
 # --- Values (issue 14 points 2, 4–6) ---------------------------------------------------------------
@@ -368,3 +401,79 @@ class Restatement(models.Model):
 
     def __str__(self):
         return f"{self.value_id}: {self.old_value} → {self.new_value}"
+
+
+# --- Warnings (issue 15 point 1, DESIGN §4.3) ------------------------------------------------------
+class WarningKind(models.TextChoices):
+    OFF_TARGET = "off_target", _("off target")
+    WRONG_WAY = "wrong_way", _("three months the wrong way")
+    SIPHONING = "siphoning", _("siphoning (虹吸)")
+    SILENT_SOURCE = "silent_source", _("silent data source")
+    INCOMPLETE_MONTH = "incomplete_month", _("incomplete month")
+
+
+class WarningState(models.TextChoices):
+    OPEN = "open", _("open")
+    ACKNOWLEDGED = "acknowledged", _("acknowledged")
+    RESOLVED = "resolved", _("resolved")
+
+
+class IndicatorWarning(models.Model):
+    """Something in an alliance-month that needs the bureau's or the alliance office's attention,
+    raised by the computation of the month (assessment.services.warnings): one row per kind ×
+    subject (`subject`: the indicator's code, "visits" or "admissions" for siphoning, blank for
+    the month) × scope × institution. A later computation updates the row: it stays acknowledged
+    while its condition holds, is resolved when the condition clears and opens again when it
+    comes back. `detail` holds the figures behind the message, JSON-ready."""
+
+    alliance = models.ForeignKey(
+        "alliance.Alliance", on_delete=models.PROTECT, related_name="+", verbose_name=_("alliance")
+    )
+    month = models.DateField(_("month"))
+    kind = models.CharField(_("kind"), max_length=20, choices=WarningKind.choices)
+    subject = models.CharField(_("subject"), max_length=64, blank=True)
+    scope = models.CharField(_("scope"), max_length=16, choices=Scope.choices, default=Scope.ALLIANCE)
+    institution = models.ForeignKey(
+        "alliance.Institution",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("institution"),
+    )
+    light = models.CharField(_("light"), max_length=8, choices=Light.choices, default=Light.RED)
+    detail = models.JSONField(_("detail"), default=dict)
+    state = models.CharField(
+        _("state"), max_length=16, choices=WarningState.choices, default=WarningState.OPEN
+    )
+    raised_at = models.DateTimeField(_("raised at"))
+    updated_at = models.DateTimeField(_("updated at"))
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("acknowledged by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    note = models.TextField(_("note"), blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("warning")
+        verbose_name_plural = _("warnings")
+        ordering = ["-month", "state", "kind", "subject", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["alliance", "month", "kind", "subject", "scope", "institution"],
+                name="indicator_warning_unique",
+                nulls_distinct=False,
+            )
+        ]
+        indexes = [models.Index(fields=["alliance", "month", "state"], name="indicator_warning_month_idx")]
+
+    def __str__(self):
+        return f"{self.alliance_id} {self.month:%Y-%m} {self.kind} {self.subject}"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import value_pages, views
+from . import value_pages, views, warning_pages
 
 app_name = "assessment"
 
@@ -23,4 +23,12 @@ urlpatterns += [
     path("jobs/<int:pk>/", value_pages.ComputationJobView.as_view(), name="job"),
     path("values/<int:pk>/", value_pages.ValueDetailView.as_view(), name="value-detail"),
     path("values/<int:pk>/records/", value_pages.ValueRecordsView.as_view(), name="value-records"),
+]
+
+# --- warnings (issue 15 point 1) ---
+urlpatterns += [
+    path("warnings/", warning_pages.WarningListView.as_view(), name="warnings"),
+    path(
+        "warnings/<int:pk>/acknowledge/", warning_pages.AcknowledgeView.as_view(), name="warning-acknowledge"
+    ),
 ]

@@ -173,6 +173,13 @@ ADMISSIONS = MeasureSource(
             roles=LEAD,
         ),
         Measure(
+            "admissions.residents.primary",
+            _("County residents' discharges from township health centres and village clinics"),
+            Unit.COUNT,
+            base="admissions.residents.in_county",
+            roles=PRIMARY_ROLES,
+        ),
+        Measure(
             "admissions.insurance.residents.primary",
             _("Insurance fund paid for county residents' admissions at primary institutions"),
             Unit.YUAN,

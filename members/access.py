@@ -288,6 +288,13 @@ RULES = {
     ),
     "assessment.restatement": Rule(alliance="alliance", read=ALLIANCE_WATCHERS),
     "assessment.measuresnapshot": Rule(alliance="alliance", read=ALLIANCE_WATCHERS),
+    # Warnings (issue 15 point 1): read by those who watch the alliance; the bureau and the
+    # alliance office acknowledge them (the committee reads, DESIGN §5).
+    "assessment.indicatorwarning": Rule(
+        alliance="alliance",
+        read=ALLIANCE_WATCHERS,
+        write={Role.BUREAU: ALLIANCE, Role.ALLIANCE_ADMIN: ALLIANCE},
+    ),
     # The indicator catalogue: one for every alliance; the bureau corrects or adds a definition.
     "assessment.indicatordefinition": Rule(
         shared=True, read=DEFINITION_READERS, write={Role.BUREAU: ALLIANCE}

@@ -11,8 +11,8 @@ from assessment.models import IndicatorDefinition, Scope
 
 FIELDS = [
     "code", "version", "name_zh", "name_en", "name", "definition", "data_source", "numerator",
-    "denominator", "unit", "decimals", "target", "target_comparison", "target_tolerance", "direction",
-    "scopes", "effective_from", "effective_to",
+    "denominator", "unit", "decimals", "target", "target_comparison", "target_tolerance", "warning_band",
+    "direction", "scopes", "effective_from", "effective_to",
 ]  # fmt: skip
 # What a body may set: the definition's own fields, with the three level flags as `scopes`.
 WRITABLE = [name for name in FIELDS if name not in ("version", "name")]

@@ -2,9 +2,11 @@
 
 from .values import IndicatorRestatementViewSet, IndicatorValueViewSet
 from .views import IndicatorViewSet
+from .warnings import WarningViewSet
 
 routes = [
     ("indicators", IndicatorViewSet, "indicator"),
     ("indicator-values", IndicatorValueViewSet, "indicator-value"),
     ("indicator-restatements", IndicatorRestatementViewSet, "indicator-restatement"),
+    ("warnings", WarningViewSet, "warning"),
 ]

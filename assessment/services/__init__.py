@@ -2,8 +2,10 @@
 
 from .definitions import create_definition, load_catalogue, revise_definition
 from .indicators import compute_indicators, publish_month, start_computation
+from .warnings import acknowledge_warning
 
 __all__ = [
+    "acknowledge_warning",
     "compute_indicators",
     "create_definition",
     "load_catalogue",

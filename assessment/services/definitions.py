@@ -15,7 +15,7 @@ from ..models import IndicatorDefinition
 # counted here.
 REVISABLE = (
     "name_zh", "name_en", "definition", "data_source", "numerator", "denominator", "unit", "decimals",
-    "target", "target_comparison", "target_tolerance", "direction", "for_alliance", "for_township",
+    "target", "target_comparison", "target_tolerance", "warning_band", "direction", "for_alliance", "for_township",
     "for_institution", "effective_from", "effective_to",
 )  # fmt: skip
 
@@ -124,6 +124,7 @@ def load_catalogue(*, acting_user, model=None):
                         code=entry["code"],
                         effective_from=catalogue.EFFECTIVE_FROM,
                         acting_user=acting_user,
+                        warning_band=catalogue.WARNING_BANDS.get(entry["code"]),
                         **fields,
                     )
                 )

@@ -11,7 +11,8 @@ stands; the month's row keeps the time of its last computation), deletes the one
 published month keeps them, restated as 0 ÷ 0), replaces the snapshots that changed and takes in
 the month's marks of changed inputs. It never writes a month it was not asked for, it is
 idempotent, and a failure rolls back
-the month it was writing and leaves every other month as it was.
+the month it was writing and leaves every other month as it was. Each month's warnings are
+raised in its transaction, once its figures are stored (services.warnings).
 
 After publication (`publish_month`) a recompute that changes a figure writes a Restatement
 naming the writes that caused it (core.measures.mark_changed) or the new definition version.
@@ -43,6 +44,7 @@ from ..models import (
     NullReason,
     Restatement,
 )
+from . import warnings
 
 JOB_KIND = "indicators.compute"
 FIGURE_FIELDS = ("numerator", "denominator", "value", "null_reason", "input_rows")
@@ -208,6 +210,7 @@ def _write_month(alliance, month, figures, snapshots, marks, now):
     MeasureChange.objects.filter(pk__in=[mark.pk for mark in marks]).delete()
     state.computed_at = now
     state.save(update_fields=["computed_at"])
+    warnings.raise_warnings(alliance, month, now)
     return len(figures), len(restatements)
 
 

@@ -22,7 +22,7 @@ URL = "/api/v1/indicators/"
 READ_ONLY_ROLES = [role for role in ROLES if role != "bureau"]
 ROW_FIELDS = {
     "code", "version", "name_zh", "name_en", "name", "definition", "data_source", "numerator",
-    "denominator", "unit", "decimals", "target", "target_comparison", "target_tolerance", "direction",
+    "denominator", "unit", "decimals", "target", "target_comparison", "target_tolerance", "warning_band", "direction",
     "scopes", "effective_from", "effective_to",
 }  # fmt: skip
 NEW = {
