@@ -25,9 +25,11 @@ class AssessmentConfig(AppConfig):
         """The alliance's latest figures against their targets (issue 15 point 5)."""
         from core import home
 
-        from .home import figures_panel
+        from .home import committee_landing, figures_panel, warnings_panel
 
         home.register(home.HomePanel("figures", "assessment/home_panel.html", figures_panel, order=5))
+        home.register(home.HomePanel("warnings", "assessment/home_warnings.html", warnings_panel, order=6))
+        home.register_landing(committee_landing)
 
     def register_navigation(self):
         """The indicator definitions (issue 14 point 7), for the people who watch the alliance's
@@ -40,6 +42,15 @@ class AssessmentConfig(AppConfig):
                 "assessment:values",
                 visible=reads_figures,
                 order=390,
+                group=navigation.ASSESSMENT,
+            )
+        )
+        navigation.register(
+            navigation.NavItem(
+                _("Dashboard"),
+                "assessment:dashboard",
+                visible=reads_warnings,
+                order=385,
                 group=navigation.ASSESSMENT,
             )
         )

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import value_pages, views, warning_pages
+from . import dashboard_pages, value_pages, views, warning_pages
 
 app_name = "assessment"
 
@@ -31,4 +31,11 @@ urlpatterns += [
     path(
         "warnings/<int:pk>/acknowledge/", warning_pages.AcknowledgeView.as_view(), name="warning-acknowledge"
     ),
+]
+
+# --- the dashboard and the monthly report (issue 15 points 2–4) ---
+urlpatterns += [
+    path("dashboard/", dashboard_pages.DashboardView.as_view(), name="dashboard"),
+    path("dashboard/tile/", dashboard_pages.TileView.as_view(), name="dashboard-tile"),
+    path("report/", dashboard_pages.ReportView.as_view(), name="report"),
 ]

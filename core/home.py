@@ -25,11 +25,25 @@ class HomePanel:
 
 
 _panels: dict[str, HomePanel] = {}
+# Functions of the user answering the URL their home is, or None (the committee's home is the
+# dashboard: it acts on nothing, it reads; issue 15 point 6).
+_landings: list[Callable] = []
 
 
 def register(panel):
     """Add a panel to the home page (called from an app's `AppConfig.ready`)."""
     _panels[panel.key] = panel
+
+
+def register_landing(landing):
+    """Let `landing(user)` send a user whose work is one page straight there from the home."""
+    if landing not in _landings:
+        _landings.append(landing)
+
+
+def landing_for(user):
+    """The page `user` lands on instead of the home, or None."""
+    return next((url for url in (landing(user) for landing in _landings) if url), None)
 
 
 def panels_for(user):

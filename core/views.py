@@ -19,7 +19,11 @@ INBOX_PAGE_SIZE = 50
 
 @login_required
 def home(request):
-    """What the user must act on (issue 15 point 5): the panels their roles fill (core.home)."""
+    """What the user must act on (issue 15 point 5): the panels their roles fill (core.home), or
+    the one page a role's work is (core.home.landing_for; `?home=1` shows the panels anyway)."""
+    landing = None if request.GET.get("home") else home_panels.landing_for(request.user)
+    if landing:
+        return redirect(landing)
     return render(request, "core/home.html", {"panels": home_panels.panels_for(request.user)})
 
 
