@@ -19,9 +19,9 @@ from tests.referrals.factories import member, referral, slots
 pytestmark = pytest.mark.django_db
 
 PANELS = {
-    "bureau": ["figures", "silent-sources", "inbox"],
-    "alliance_admin": ["figures", "silent-sources", "inbox"],
-    "committee": ["figures", "inbox"],
+    "bureau": ["figures", "warnings", "silent-sources", "inbox"],
+    "alliance_admin": ["figures", "warnings", "silent-sources", "inbox"],
+    "committee": ["figures", "warnings", "inbox"],
     "finance": ["inbox"],
     "institution_admin": ["referrals", "inbox"],
     "clinician": ["referrals", "inbox"],
@@ -31,10 +31,21 @@ PANELS = {
 
 
 def panels(client, user):
+    """The panels of the user's home (`?home=1`: the committee lands on the dashboard otherwise)."""
     client.force_login(user)
-    response = client.get("/")
+    response = client.get("/", {"home": "1"})
     assert response.status_code == 200
     return re.findall(r'data-panel="([a-z-]+)"', response.content.decode()), response
+
+
+@pytest.mark.parametrize("role", PANELS)
+def test_only_the_committee_lands_on_the_dashboard(client, world, role):
+    client.force_login(world[2][role])
+    response = client.get("/")
+    if role == "committee":
+        assert (response.status_code, response.url) == (302, "/indicators/dashboard/")
+    else:
+        assert response.status_code == 200
 
 
 @pytest.mark.parametrize(("role", "expected"), PANELS.items())
