@@ -66,7 +66,10 @@ def compute_indicators(alliance, months, *, now=None):
     for month in months:
         of_month = {key: figure for key, figure in figures.items() if key[3] == month}
         snapshots = inputs.snapshots(month)
-        count, restatements = _write_month(alliance, month, of_month, snapshots, changes.get(month, []), now)
+        marks = changes.get(month, [])
+        count, restatements = _write_month(
+            alliance, month, of_month, snapshots, marks, _read_marks(changes, month), now
+        )
         written, restated = written + count, restated + restatements
     return {"months": [m.strftime("%Y-%m") for m in months], "values": written, "restated": restated}
 
@@ -79,6 +82,18 @@ def _changes(alliance, months):
     for mark in marks:
         changes.setdefault(mark.month, []).append(mark)
     return changes
+
+
+def _read_marks(changes, month):
+    """The marks of the earlier months whose measures `month` reads, its causes too: the months
+    before it in its year (its year to date) and the month a year before (`.periodOffset(-12)`),
+    so a published month restated because an earlier one changed names that change."""
+    return [
+        mark
+        for marked, marks in changes.items()
+        if marked < month and (marked.year == month.year or marked == rollup.shift(month, -12))
+        for mark in marks
+    ]
 
 
 def _evaluations(months):
@@ -175,8 +190,10 @@ SNAPSHOT_COLUMNS = ("alliance_id", "month", "institution_id", "values", "rows")
 
 
 @transaction.atomic
-def _write_month(alliance, month, figures, snapshots, marks, now):
+def _write_month(alliance, month, figures, snapshots, marks, read_marks, now):
     """Store the month's figures and snapshots under the month's lock; returns (rows, restated).
+    `marks` are the month's own marks of changed inputs (taken in here), `read_marks` those of
+    the earlier months it reads (their causes are its causes too; their own month takes them).
     The stored figures are read as tuples and compared; only the new ones are inserted (one
     statement, core.bulk) and only the changed ones updated."""
     state = _locked_month(alliance, month)
@@ -186,7 +203,7 @@ def _write_month(alliance, month, figures, snapshots, marks, now):
         .order_by()
         .values_list(*KEY_FIELDS, *STORED_FIELDS)
     }
-    causes = _causes(marks)
+    causes = _causes([*marks, *read_marks])
     new, changed, restatements = [], [], []
     for key, figure in figures.items():
         stored = existing.pop(key, None)

@@ -281,6 +281,23 @@ def test_late_data_marks_the_month_and_restates_a_published_value(activity):
     assert indicators.dirty_months() == {}
 
 
+def test_a_later_months_year_to_date_restated_by_an_earlier_correction_names_it(activity):
+    c = activity
+    bureau = MembershipFactory(role="bureau", alliance=c.alliance).user
+    indicators.compute_indicators(c.alliance, MONTHS)
+    for month in MONTHS:
+        services.publish_month(c.alliance, month, acting_user=bureau)
+
+    send("visits", [visit(31, c.b1, visit_date="2026-01-29")], c.admin)
+    batch = IngestBatch.objects.latest("pk")
+    indicators.compute_indicators(c.alliance, indicators.dirty_months()[c.alliance.pk])
+
+    later = [m for m in MONTHS if m > JAN]
+    restatements = Restatement.objects.filter(month__in=later, value__period="ytd")
+    assert restatements.exists()
+    assert all(r.causes and r.causes[0]["id"] == batch.pk for r in restatements)
+
+
 def test_a_published_figure_whose_records_are_withdrawn_is_restated_not_deleted(activity):
     c = activity
     bureau = MembershipFactory(role="bureau", alliance=c.alliance).user
