@@ -11,9 +11,11 @@ are written together or not at all. It looks at the month as just stored:
 - **siphoning** (虹吸): the lead hospital's share of the county's visits (or of the residents'
   admissions) higher, and the primary-care share lower, than three months before and than the
   same month a year before, each by at least SIPHONING_POINTS percentage points;
-- **silent source**: a member institution that has sent nothing for longer than the alliance's
-  silence limit (encounters.querysets.submission_summary), raised on the current and the last
-  month only, the months whose records are still arriving;
+- **silent source**: a member institution with a HIS of its own (the lead and collaborating
+  hospitals, the branches; a village clinic's records come through its branch's, 乡村一体化)
+  that has sent nothing for longer than the alliance's silence limit
+  (encounters.querysets.submission_summary), raised on the current month, whose records are
+  still arriving (a silence is about now, not about a month);
 - **incomplete month**: an elapsed month in which some member institutions sent no record.
 
 Each warning is one row per kind × subject × scope × institution of the month. A later
@@ -34,6 +36,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from alliance.choices import PlacementRole
 from alliance.models import Placement
 from alliance.querysets import today
 from core import access, events
@@ -77,7 +80,7 @@ def raise_warnings(alliance, month, now):
     current = today().replace(day=1)
     if month < current:
         kinds.add(WarningKind.INCOMPLETE_MONTH)
-    if month >= rollup.shift(current, -1):
+    if month == current:
         kinds.add(WarningKind.SILENT_SOURCE)
     if kinds & {WarningKind.INCOMPLETE_MONTH, WarningKind.SILENT_SOURCE}:
         found += _source_warnings(alliance, month, now, kinds)
@@ -187,7 +190,7 @@ def _source_warnings(alliance, month, now, kinds):
     found = []
     if WarningKind.SILENT_SOURCE in kinds:
         for row in rows:
-            if row["silent"]:
+            if row["silent"] and row["role"] != PlacementRole.VILLAGE:
                 last = row["last_received"]
                 detail = {
                     "name": row["institution_name"],

@@ -2,7 +2,8 @@
 services only: the hierarchy of 浦江县医共体, its staff, secondments, family-doctor teams, signed
 residents and governance, a year of encounter activity (issue 5 point 5: visits and
 admissions as the HIS clients and the insurance feed send them), referrals, the year's indicators
-(issue 14), then the demo accounts of DESIGN §8.
+(issue 14) with one published month restated by a late correction (issue 15 point 7), then the
+demo accounts of DESIGN §8.
 
 The load is a list of steps, each a function of a `SeedContext` (seeded random sources, the
 scale, the objects built so far); a later issue adds its own step (encounters, referrals,
@@ -41,7 +42,7 @@ __all__ = [
 
 ACTIVITY_STEPS = (activity.register_clients, activity.record_visits, activity.record_admissions)
 REFERRAL_STEPS = (referrals.publish_pools, referrals.record_referrals, referrals.open_referrals)
-INDICATOR_STEPS = (indicators.compute_indicators,)
+INDICATOR_STEPS = (indicators.compute_indicators, indicators.restate_published_month)
 
 STEPS = (
     county.create_alliance,

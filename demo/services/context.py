@@ -10,8 +10,9 @@ local date unless `seed_demo --today` pins it. Every data date of the last year 
 the anchor (`DemoDates`), so open referrals book slots and beds to come whenever `make demo`
 runs, and the same seed with the same anchor gives the same rows. The founding history
 (FOUNDED, the 2022 election, transfers and document versions up to 2025) stays fixed: it lies
-before any anchor the demo accepts (EARLIEST_ANCHOR). The clock is looked at once more, only to
-cap the team places at today when the anchor lies ahead of it (teams.py).
+before any anchor the demo accepts (EARLIEST_ANCHOR). The clock is looked at again only when
+the anchor lies ahead of it: to cap the team places at today (teams.py), and to leave out the
+restated month when it is not over yet (indicators.py: the ingest refuses future dates).
 """
 
 import datetime

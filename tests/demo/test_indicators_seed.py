@@ -1,13 +1,19 @@
 """The demo's indicators (issue 14): the year of activity computed, published but for the last
-months, and figures that agree with the activity seeded."""
+months, figures that agree with the activity seeded, and the latest published month restated by
+the lead hospital's corrected admissions (issue 15 point 7)."""
 
+import datetime
 from decimal import Decimal
 
-from assessment.models import IndicatorMonth, IndicatorValue, MeasureSnapshot
+from assessment.models import IndicatorMonth, IndicatorValue, MeasureSnapshot, Restatement
 from core.measures import month_range
 from core.models import MeasureChange
-from encounters.models import OutpatientVisit
+from encounters.models import Admission, IngestBatch, OutpatientVisit
 from tests.demo.conftest import DATES
+
+RESTATED = datetime.date(2026, 9, 1)  # the latest published month: two before the last (2026-11)
+# The correction came in the anchor's night batch, 00:40 in Shanghai.
+NIGHT_BATCH = datetime.datetime(2026, 12, 3, 0, 40, tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
 
 
 def test_every_month_of_the_year_is_computed_and_the_last_two_are_provisional(county):
@@ -34,3 +40,55 @@ def test_the_in_county_visits_of_a_month_are_the_visits_seeded(county):
     assert share.denominator == seeded > 0
     assert Decimal(0) < share.value < Decimal(100)
     assert MeasureSnapshot.objects.filter(alliance=county.alliance, month=month).exists()
+
+
+def test_the_latest_published_month_is_restated_by_the_lead_hospitals_corrected_admissions(county):
+    batch = IngestBatch.objects.get()  # the demo's one batch through the ingest service: the correction
+    restatements = Restatement.objects.filter(alliance=county.alliance).select_related("value")
+    figures = {(r.value.indicator, r.value.period): r for r in restatements}
+    corrected = Admission.objects.filter(received_at=NIGHT_BATCH)
+
+    assert IndicatorMonth.objects.get(alliance=county.alliance, month=RESTATED).is_published
+    assert (batch.kind, batch.client.username, batch.source, batch.received_at) == (
+        "admissions",
+        "his_lead",
+        "HIS-WINNING",
+        NIGHT_BATCH,
+    )
+    assert (batch.created, batch.updated, batch.unchanged, batch.rejected) == (0, 4, 0, 0)
+    assert set(corrected.values_list("month", "institution__code")) == {(RESTATED, "H0001")}
+    assert corrected.count() == 4
+    # Only that month's insurance-fund shares changed, at the alliance, the month and its year to date.
+    assert {r.month for r in restatements} == {RESTATED}
+    assert set(figures) == {
+        (indicator, period)
+        for indicator in ("hi_fund_in_county_share", "primary_hi_fund_share")
+        for period in ("month", "ytd")
+    }
+    assert [r.causes for r in restatements] == [
+        [{"type": "encounters.ingestbatch", "id": batch.pk, "at": "2026-12-02T16:40:00+00:00"}]
+    ] * 4
+    assert all(r.value.restated and r.value.scope == "alliance" for r in restatements)
+    assert all(r.old_value != r.new_value == r.value.value for r in restatements)
+    assert IndicatorValue.objects.filter(restated=True).count() == 4
+
+
+def test_the_audit_cut_lowers_the_fund_paid_in_the_county_in_both_shares(county):
+    """The fund's payment in the county fell by the audit's cut: the in-county share's numerator
+    and denominator by the same amount, the primary share's denominator alone."""
+    restated = {
+        r.value.indicator: r
+        for r in Restatement.objects.filter(alliance=county.alliance, value__period="month").select_related(
+            "value"
+        )
+    }
+    in_county, primary = restated["hi_fund_in_county_share"], restated["primary_hi_fund_share"]
+
+    cut = in_county.old_numerator - in_county.new_numerator
+    assert cut > 0
+    assert in_county.old_denominator - in_county.new_denominator == cut
+    assert (primary.old_numerator, primary.old_denominator - primary.new_denominator) == (
+        primary.new_numerator,
+        cut,
+    )
+    assert in_county.new_value < in_county.old_value and primary.new_value > primary.old_value
