@@ -2,8 +2,8 @@
 bureau and the alliance office, the alliance's figures of the latest computed month, each
 indicator's month value beside its target, the ones off target first (the slot and bed shares
 under a third and a quarter among them), provisional and restated marked: the dashboard's
-summary, with the way to it. Three queries. Beside it the open warnings (two queries), and the
-committee, which reads and acts on nothing, lands on the dashboard itself."""
+summary, with the way to it. Three queries. Beside it the open warnings (two queries); the
+committee, which reads and acts on nothing, lands on the dashboard itself when it logs in."""
 
 from django.urls import reverse
 
@@ -68,6 +68,7 @@ def warnings_panel(user):
 
 
 def committee_landing(user):
-    """The committee's home is the dashboard (issue 15 point 6), unless the user has other work."""
+    """The committee lands on the dashboard after logging in (issue 15 point 6), unless the user
+    has other work too."""
     roles = roles_of(user)
     return reverse("assessment:dashboard") if roles and roles <= {Role.COMMITTEE} else None

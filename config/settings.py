@@ -236,7 +236,7 @@ WEBHOOK_SENDER = "alliance.webhooks.send_webhooks"
 GUARDIAN_RAISE_403 = False
 ANONYMOUS_USER_NAME = None
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "landing"  # core.views.landing: the committee lands on its dashboard
 LOGOUT_REDIRECT_URL = "login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -9,6 +9,7 @@ from core import views as core_views
 
 urlpatterns = [
     path("", core_views.home, name="home"),
+    path("start/", core_views.landing, name="landing"),
     path("healthz", core_views.healthz, name="healthz"),
     path("inbox/", core_views.inbox, name="inbox"),
     path("inbox/<int:pk>/read/", core_views.inbox_read, name="inbox-read"),

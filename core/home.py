@@ -25,8 +25,8 @@ class HomePanel:
 
 
 _panels: dict[str, HomePanel] = {}
-# Functions of the user answering the URL their home is, or None (the committee's home is the
-# dashboard: it acts on nothing, it reads; issue 15 point 6).
+# Functions of the user answering the page a login lands on, or None (the committee lands on
+# the dashboard: it acts on nothing, it reads; issue 15 point 6).
 _landings: list[Callable] = []
 
 
@@ -36,13 +36,13 @@ def register(panel):
 
 
 def register_landing(landing):
-    """Let `landing(user)` send a user whose work is one page straight there from the home."""
+    """Let `landing(user)` send a user whose work is one page straight there after logging in."""
     if landing not in _landings:
         _landings.append(landing)
 
 
 def landing_for(user):
-    """The page `user` lands on instead of the home, or None."""
+    """The page `user` lands on after logging in instead of the home, or None."""
     return next((url for url in (landing(user) for landing in _landings) if url), None)
 
 

@@ -19,12 +19,15 @@ INBOX_PAGE_SIZE = 50
 
 @login_required
 def home(request):
-    """What the user must act on (issue 15 point 5): the panels their roles fill (core.home), or
-    the one page a role's work is (core.home.landing_for; `?home=1` shows the panels anyway)."""
-    landing = None if request.GET.get("home") else home_panels.landing_for(request.user)
-    if landing:
-        return redirect(landing)
+    """What the user must act on (issue 15 point 5): the panels their roles fill (core.home)."""
     return render(request, "core/home.html", {"panels": home_panels.panels_for(request.user)})
+
+
+@login_required
+def landing(request):
+    """Where a login lands (LOGIN_REDIRECT_URL): the one page a role's work is
+    (core.home.landing_for: the committee's dashboard), else the home."""
+    return redirect(home_panels.landing_for(request.user) or "home")
 
 
 @login_required

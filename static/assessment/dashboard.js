@@ -81,7 +81,8 @@
       animation: false, textStyle: font,
       tooltip: { trigger: "axis" },
       grid: { left: 48, right: 24, top: 24, bottom: 36 },
-      xAxis: { type: "category", data: tile.trend.months, axisLabel: { interval: 2 } },
+      xAxis: { type: "category", data: tile.trend.months,
+               axisLabel: { interval: 2, hideOverlap: true, formatter: function (m) { return m.slice(2); } } },
       yAxis: { type: "value", scale: true, name: tile.unit_label },
       series: series
     });
@@ -100,7 +101,7 @@
       animation: false, textStyle: font,
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
       grid: { left: 120, right: 48, top: 8, bottom: 24 },
-      xAxis: { type: "value", name: tile.unit_label },
+      xAxis: { type: "value", name: tile.unit_label, splitNumber: 4, axisLabel: { hideOverlap: true } },
       yAxis: { type: "category", data: ranked.map(function (row) { return row.name; }) },
       series: [{ type: "bar", data: ranked.map(function (row) { return row.value; }),
                  label: { show: true, position: "right",
@@ -151,15 +152,16 @@
     node.hidden = false;
     var members = moved.members.slice().reverse();
     var top = moved.members[0];
+    // The largest mover's share of the change, when it moved the same way as the whole.
+    var share = top && moved.change && top.change * moved.change > 0 ?
+      "；" + top.name + " " + labels.explains + " " + Math.round(100 * top.change / moved.change) + "%" : "";
     summary.textContent = fixed(moved.from, tile.decimals) + " → " + fixed(moved.to, tile.decimals) +
-      "（" + labels.change + " " + fixed(moved.change, tile.decimals) + "）" +
-      (top && moved.change ? "；" + top.name + " " + labels.explains + " " +
-        Math.round(100 * top.change / moved.change) + "%" : "");
+      "（" + labels.change + " " + fixed(moved.change, tile.decimals) + "）" + share;
     chart(node, "movers").setOption({
       animation: false, textStyle: font,
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
       grid: { left: 120, right: 56, top: 8, bottom: 24 },
-      xAxis: { type: "value", name: tile.unit_label },
+      xAxis: { type: "value", name: tile.unit_label, splitNumber: 4, axisLabel: { hideOverlap: true } },
       yAxis: { type: "category", data: members.map(function (m) { return m.name; }) },
       series: [{ type: "bar", data: members.map(function (m) {
         return { value: m.change, itemStyle: { color: m.change < 0 ? "#c62828" : "#2e7d32" } };

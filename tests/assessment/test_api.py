@@ -87,7 +87,7 @@ def test_the_list_shows_the_version_in_force_of_each_code(client_for, world, cat
         "name": "测试占比", "definition": "", "data_source": "",
         "numerator": "#{visits.in_county.primary}", "denominator": "#{visits.in_county}",
         "unit": "percent", "decimals": 2, "target": "70.0000", "target_comparison": "gte",
-        "target_tolerance": None, "direction": "higher_better",
+        "target_tolerance": None, "warning_band": None, "direction": "higher_better",
         "scopes": ["alliance", "township", "institution"],
         "effective_from": "2025-01-01", "effective_to": None,
     }  # fmt: skip

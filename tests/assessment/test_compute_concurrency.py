@@ -30,3 +30,31 @@ def test_two_concurrent_computations_leave_the_rows_of_one(indicator_catalogue, 
     assert [row[1:] for row in rows(c)] == alone
     assert MeasureSnapshot.objects.count() == snapshots
     assert IndicatorMonth.objects.count() == len(MONTHS)
+
+
+def test_two_acknowledgements_at_once_keep_one_note(indicator_catalogue):
+    """The bureau and the alliance office acknowledge the same warning at the same moment: the
+    row's lock lets one through, the other is a conflict, and the note kept is the winner's."""
+    from assessment.models import IndicatorWarning
+    from assessment.services import acknowledge_warning
+    from core.exceptions import Conflict
+    from tests.assessment.test_warnings import Sender
+    from tests.world import build_world
+
+    mine, _other, users = build_world()
+    Sender(mine).month(MONTHS[0], home=1, lead=2)
+    indicators.compute_indicators(mine.alliance, [MONTHS[0]])
+    warning = IndicatorWarning.objects.get(
+        alliance=mine.alliance, kind="off_target", subject="primary_visit_share"
+    )
+
+    outcomes = run_together(
+        lambda: acknowledge_warning(warning, note="局：已约谈", acting_user=users["bureau"]),
+        lambda: acknowledge_warning(warning, note="办：整改中", acting_user=users["alliance_admin"]),
+    )
+
+    won = [o for o in outcomes if isinstance(o, IndicatorWarning)]
+    lost = [o for o in outcomes if isinstance(o, Conflict)]
+    assert (len(won), len(lost)) == (1, 1), outcomes
+    warning.refresh_from_db()
+    assert (warning.state, warning.note) == ("acknowledged", won[0].note)

@@ -202,7 +202,7 @@ def test_the_tile_costs_the_same_queries_for_any_indicator(months, client):
 def test_the_committee_lands_on_the_dashboard_and_the_bureau_sees_its_warnings(months, client):
     _mine, _other, users = months
     client.force_login(users["committee"])
-    assert client.get("/").url == "/indicators/dashboard/"
+    assert client.get("/start/").url == "/indicators/dashboard/"
     client.force_login(users["bureau"])
     home = client.get("/")
     html = home.content.decode()
@@ -224,3 +224,20 @@ def test_screen_reads_only_the_users_alliance(months):
     mine, other, users = months
     data = dashboard.screen(users["committee"], other.alliance, MONTHS[0])
     assert data["tiles"] == []  # the committee of the first county sees none of the other's figures
+
+
+@pytest.mark.parametrize("role", ["bureau", "alliance_admin", "committee", "finance", "insurance_feed",
+                                  "institution_admin", "clinician", "api_client"])  # fmt: skip
+def test_the_dashboard_pages_as_design_5_says(months, client, role):
+    """Those who watch the alliance read the screen, the tiles and the report; no other role."""
+    mine, _other, users = months
+    client.force_login(users[role])
+    query = {"alliance": mine.alliance.pk, "month": "2026-04"}
+    answers = [
+        client.get("/indicators/dashboard/", query).status_code,
+        client.get("/indicators/dashboard/tile/", {**query, "indicator": "primary_visit_share"}).status_code,
+        client.get("/indicators/report/", query).status_code,
+        client.get("/indicators/warnings/", query).status_code,
+    ]
+    watcher = role in {"bureau", "alliance_admin", "committee", "finance"}
+    assert answers == ([200] * 4 if watcher else [403, 403, 403, 200]), answers

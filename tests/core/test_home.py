@@ -31,21 +31,19 @@ PANELS = {
 
 
 def panels(client, user):
-    """The panels of the user's home (`?home=1`: the committee lands on the dashboard otherwise)."""
     client.force_login(user)
-    response = client.get("/", {"home": "1"})
+    response = client.get("/")
     assert response.status_code == 200
     return re.findall(r'data-panel="([a-z-]+)"', response.content.decode()), response
 
 
 @pytest.mark.parametrize("role", PANELS)
-def test_only_the_committee_lands_on_the_dashboard(client, world, role):
+def test_after_logging_in_only_the_committee_lands_on_the_dashboard(client, world, role):
     client.force_login(world[2][role])
-    response = client.get("/")
-    if role == "committee":
-        assert (response.status_code, response.url) == (302, "/indicators/dashboard/")
-    else:
-        assert response.status_code == 200
+    response = client.get("/start/")
+    assert (response.status_code, response.url) == (
+        302, "/indicators/dashboard/" if role == "committee" else "/",
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize(("role", "expected"), PANELS.items())
