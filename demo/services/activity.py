@@ -2,10 +2,10 @@
 the hospitals' HIS and the insurance feed would have sent them, bulk-inserted (bulk.py) rather
 than sent through the ingestion service: millions of rows must load in seconds.
 
-- Period: the twelve whole months before the month of the anchor (context.DemoDates: with the
-  anchor 2026-12-03, 2025-12 … 2026-11), so the dashboards' last full month is the month before
-  the one `make demo` runs in, and a seed with an anchor always gives the same rows. Nothing is
-  received after the anchor (activity_rows.Calendar).
+- Period: the thirteen whole months before the month of the anchor (context.DemoDates: with the
+  anchor 2026-12-03, 2025-11 … 2026-11), so the dashboards' last full month is the month before
+  the one `make demo` runs in and has its same month a year before, and a seed with an anchor
+  always gives the same rows. Nothing is received after the anchor (activity_rows.Calendar).
 - Visits: about 60% in primary care (branches and village clinics), the lead hospital the
   biggest single institution; ~95% by county residents, the rest by neighbouring counties'; a
   few percent of residents' visits outside the county, reported by the insurance feed.
@@ -16,14 +16,20 @@ than sent through the ingestion service: millions of rows must load in seconds.
   that changed branch on the move day is sent by its old branch before and its new one after.
 - Submission control: the maternal-child health centre's HIS stops sending from the 24th of the
   last month (an interface outage) and one village clinic of 浦南街道 stops from its 20th (no
-  doctor on duty), so the last month shows two silent institutions.
+  doctor on duty), so the last month shows two silent institutions. Two village clinics sent
+  nothing for a whole month earlier in the year (CLOSED), so those months are incomplete.
+- Siphoning (虹吸, issue 15 point 7): the lead hospital opened a new outpatient building with
+  specialist clinics three months before the anchor's month, and drew a growing share of the
+  townships' and villages' visits from then on (DRAWN): the same visits a day, but in the last
+  month the lead's share is higher, and primary care's lower, than three months and a year
+  before, which the month's computation warns of (assessment.services.warnings).
 - Patients: a pool of resident IDs of the county (the signed residents first, then synthetic
   valid GB 11643 numbers) hashed once each with `patient_key`; chronic patients, the front of
   the pool, visit most often. No raw ID is stored.
 """
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from alliance.choices import PlacementRole
 from core.identity import patient_key
@@ -36,12 +42,21 @@ from . import casemix as mix
 from .accounts import ACCOUNTS, ensure_user
 from .activity_rows import Calendar, admission_rows, visit_rows
 from .bulk import insert_rows
-from .context import step_random
-from .county import REGION_CODE, village_code
+from .context import add_months, step_random
+from .county import LEAD_CODE, REGION_CODE, village_code
 from .identifiers import birth_date, resident_id
 
 # The day of the last month from which an institution stops sending (submission control).
 SILENT = {"H0003": 24, village_code("浦南街道", 3): 20}
+# Village clinics that sent no record for a whole month, this many months before the anchor's
+# (an incomplete month): one closed for its renovation (标准化村卫生室改造), one whose only doctor
+# was at the county's village-doctor training (村医轮训) with no one to stand in. Their patients
+# went to the other institutions that month.
+CLOSED = {village_code("白马镇", 5): 8, village_code("檀溪镇", 2): 5}
+# The lead hospital's new outpatient building (门诊综合楼) opened this many months before the
+# anchor's month; in its first months it drew these shares of primary care's visits (siphoning).
+BUILDING_MONTHS_BACK = 3
+DRAWN = (0.04, 0.07, 0.10)
 # Shares of visits and admissions (percent) by kind of institution: branches share theirs by
 # staff (visits) and open beds (admissions), village clinics evenly. Primary care: 38 + 22.
 VISIT_SHARES = {"lead": 24, "tcm": 10, "mch": 6, PlacementRole.BRANCH: 38, PlacementRole.VILLAGE: 22}
@@ -134,6 +149,7 @@ class Site:
     admission_weight: float
     tcm_share: float  # share of its rows flagged TCM outside the TCM departments
     silent_from: datetime.date | None  # its rows stop on this day (submission control)
+    closed_in: datetime.date | None = None  # the first of a month in which it sent nothing
 
 
 @dataclass
@@ -143,6 +159,8 @@ class Layout:
     sites: list
     insurance: tuple  # (user id, source)
     facilities: list  # (id, region, weight, tcm) of the outside facilities
+    lead: str = LEAD_CODE  # the code of the lead hospital
+    drawn: dict = field(default_factory=dict)  # month text → share of primary visits the lead draws
 
 
 def layout(ctx):
@@ -168,7 +186,9 @@ def layout(ctx):
         for code, name, region, _level, weight in mix.OUTSIDE_FACILITIES
     ]
     insurance = (ctx.clients[INSURANCE_USERNAME].pk, INSURANCE_SOURCE)
-    return Layout(ctx.alliance.pk, ctx.alliance.region_code, sites, insurance, facilities)
+    opened = add_months(ctx.dates.period_end, -BUILDING_MONTHS_BACK)
+    drawn = {f"{add_months(opened, n):%Y-%m-%d}": share for n, share in enumerate(DRAWN)}
+    return Layout(ctx.alliance.pk, ctx.alliance.region_code, sites, insurance, facilities, drawn=drawn)
 
 
 def _site(ctx, spec, kind, departments, weights):
@@ -189,6 +209,7 @@ def _site(ctx, spec, kind, departments, weights):
         admission_weight=weights[1],
         tcm_share=TCM_SHARES.get(kind, 0.0),
         silent_from=ctx.dates.last_month.replace(day=SILENT[spec.code]) if spec.code in SILENT else None,
+        closed_in=add_months(ctx.dates.period_end, -CLOSED[spec.code]) if spec.code in CLOSED else None,
     )
 
 

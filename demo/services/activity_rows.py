@@ -167,17 +167,35 @@ class RowMaker:
         return money(cents), money(paid)
 
     def sites_on(self, index, weight):
-        """(cumulative weights, sites) sending on day `index`: silent ones have stopped."""
-        day = self.calendar.days[index]
+        """(cumulative weights, sites) sending on day `index`: silent ones have stopped, closed
+        ones are shut for the month, and the lead hospital draws the month's share of primary
+        care's visits (Layout.drawn)."""
+        day, month = self.calendar.days[index], self.calendar.month[index]
+        drawn = self.layout.drawn.get(month, 0.0) if weight == "visit_weight" else 0.0
         sites = [
             s
             for s in self.layout.sites
-            if getattr(s, weight) and not (s.silent_from and day >= s.silent_from)
+            if getattr(s, weight)
+            and not (s.silent_from and day >= s.silent_from)
+            and s.closed_in != day.replace(day=1)
         ]
-        key = (weight, tuple(site.code for site in sites))
+        key = (weight, drawn, tuple(site.code for site in sites))
         if key not in self.mixes:
-            self.mixes[key] = (list(itertools.accumulate(getattr(s, weight) for s in sites)), sites)
+            weights = drawn_weights(sites, weight, drawn, self.layout.lead)
+            self.mixes[key] = (list(itertools.accumulate(weights)), sites)
         return self.mixes[key]
+
+
+def drawn_weights(sites, weight, drawn, lead):
+    """The sites' `weight`s with primary care's lowered by the share `drawn` and the lead
+    hospital's raised by as much: the same visits, some of them at the lead (siphoning)."""
+    weights = [getattr(site, weight) for site in sites]
+    if drawn:
+        primary = [n for n, site in enumerate(sites) if site.tier in (mix.BRANCH, mix.VILLAGE)]
+        weights[[site.code for site in sites].index(lead)] += drawn * sum(weights[n] for n in primary)
+        for n in primary:
+            weights[n] *= 1 - drawn
+    return weights
 
 
 # --- Visits ----------------------------------------------------------------------------------------

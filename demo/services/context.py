@@ -26,7 +26,10 @@ FOUNDED = datetime.date(2019, 10, 1)
 FIRST_YEAR = FOUNDED.year + 1  # the first whole year: population, secondments, governance
 # The fixed history ends in 2025 (see the docstring): an earlier anchor would precede it.
 EARLIEST_ANCHOR = datetime.date(2026, 1, 1)
-ACTIVITY_MONTHS = 12  # whole months of encounter activity before the anchor's month
+# Whole months of encounter activity before the anchor's month: a year, and the month a year
+# before the last one, which the last month is compared with (同比: the siphoning warning of
+# issue 15 point 7 needs the same month a year before, assessment.services.warnings).
+ACTIVITY_MONTHS = 13
 MOVE_MONTHS_BACK = 4  # the village clinic moves this many months before the anchor's month
 
 
@@ -38,8 +41,10 @@ def add_months(day, months):
 
 @dataclass(frozen=True)
 class DemoDates:
-    """Every date of the demo's last year, derived from its anchor (the demo's "today"). At the
-    anchor 2026-11-22, the day this demo was first made, they are the dates it used to fix."""
+    """Every date of the demo's last year (and a month), derived from its anchor (the demo's
+    "today"). At the anchor 2026-11-22, the day this demo was first made, they are the dates it
+    used to fix, but for the activity, which begins a month earlier since the last month has
+    its same month a year before (ACTIVITY_MONTHS)."""
 
     anchor: datetime.date
     # A village clinic moves to another township branch on this day, inside the activity year,

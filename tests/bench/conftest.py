@@ -18,7 +18,7 @@ from alliance.models import Alliance
 from demo.services.county import ALLIANCE_NAME
 
 # The demo's day, pinned (issue 13 point 5): the same rows on every run, so figures compare
-# across runs; its year of activity (2025-11 … 2026-10) holds the month the page benchmarks
+# across runs; its thirteen months of activity (2025-10 … 2026-10) holds the month the page benchmarks
 # filter on (test_referral_pages_bench.py: 2026-03).
 BENCH_ANCHOR = "2026-11-22"
 

@@ -2,7 +2,7 @@
 
 On the full demo county (about 3,000,000 visits and 70,000 admissions, anchored to BENCH_ANCHOR)
 it times `assessment.services.indicators.compute_indicators(alliance, months)` for the demo's
-year of activity, 2025-11 … 2026-10: every indicator, every scope, the median of RUNS runs, as a
+last twelve months of activity, 2025-11 … 2026-10: every indicator, every scope, the median of RUNS runs, as a
 first computation (what the demo's seed stored deleted first, in a savepoint rolled back after:
 every figure inserted) and as a recompute (the year stored: the figures compared and kept). The time of each phase is read by wrapping the functions of the
 computation (`_scan` and each measure source under it, the stored snapshots, the hierarchy,
@@ -69,7 +69,9 @@ from .timing import median_p95_ms
 pytestmark = pytest.mark.postgres
 
 D = datetime.date
-MONTHS = registry.month_range(D(2025, 11, 1), D(2026, 10, 1))  # the year of activity at BENCH_ANCHOR
+MONTHS = registry.month_range(
+    D(2025, 11, 1), D(2026, 10, 1)
+)  # the last twelve months of activity at BENCH_ANCHOR
 DIRTY_MONTH = D(2026, 10, 1)
 RUNS = 3
 DIRTY_VISITS = 5

@@ -3,10 +3,12 @@ go through the services), so the tests of one module share it inside a transacti
 rolled back when the module ends; each test still runs in its own savepoint (the `db` fixture)."""
 
 import datetime
+from unittest import mock
 
 import pytest
 from django.db import transaction
 from django.test import override_settings
+from django.utils import timezone
 
 from demo.services import DemoDates, seed_demo
 
@@ -16,6 +18,10 @@ SEED = 7
 # timelines of the last days) is held back.
 ANCHOR = datetime.date(2026, 12, 3)
 DATES = DemoDates(ANCHOR)
+# The clock while seeding: the anchor's evening in Shanghai, running on from there. What the seed
+# reads of the clock (the current month, whose silent sources the computation warns of, and the
+# elapsed ones, which can be incomplete) then holds whenever the tests run.
+SEEDED_AT = datetime.datetime(2026, 12, 3, 18, tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
 # One hasher for the module's seed and its tests alike: checking a password whose hash was made
 # by another hasher than the preferred one upgrades (rewrites) it, as on a real login.
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -24,9 +30,17 @@ FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 @pytest.fixture(scope="module")
 def demo_county(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS), transaction.atomic():
-        result = seed_demo(seed=SEED, scale="small", today=ANCHOR)
+        with clock_from(SEEDED_AT):
+            result = seed_demo(seed=SEED, scale="small", today=ANCHOR)
         yield result
         transaction.set_rollback(True)
+
+
+def clock_from(moment):
+    """django.utils.timezone.now (and so localdate) starting at `moment` and running on."""
+    real_now = timezone.now
+    offset = moment - real_now()
+    return mock.patch("django.utils.timezone.now", side_effect=lambda: real_now() + offset)
 
 
 @pytest.fixture

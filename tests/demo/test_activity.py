@@ -1,7 +1,7 @@
 """The demo county's year of activity (issue 5 point 5) at the small scale: amounts, the shares
 the indicators compute (primary care ~60% of visits, ~15% of residents' admissions outside the
 county), hashed patients only, consistent months and flags, seasons, senders, idempotence and
-determinism, for the anchor of tests/demo/conftest.py (2026-12-03: activity 2025-12 … 2026-11)."""
+determinism, for the anchor of tests/demo/conftest.py (2026-12-03: activity 2025-11 … 2026-11)."""
 
 import datetime
 import re
@@ -89,10 +89,11 @@ def test_rows_count_in_the_month_of_the_visit_or_of_the_discharge(county):
     assert all(month == visited.replace(day=1) for month, visited in visits)
     assert all(month == left.replace(day=1) and left >= admitted for month, admitted, left in admissions)
     assert {month for month, _day in visits} == {
+        datetime.date(2025, 11, 1),  # the last month's same month a year before
         datetime.date(2025, 12, 1),
         *(datetime.date(2026, month, 1) for month in range(1, 12)),
     }
-    assert min(day for _month, day in visits) == datetime.date(2025, 12, 1)
+    assert min(day for _month, day in visits) == datetime.date(2025, 11, 1)
     assert max(day for _month, day in visits) == datetime.date(2026, 11, 30)
 
 

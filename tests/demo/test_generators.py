@@ -8,7 +8,9 @@ import re
 import pytest
 
 from core.identity import validate_credit_code, validate_resident_id
-from demo.services.casemix import holidays
+from demo.services.activity import Site
+from demo.services.activity_rows import drawn_weights
+from demo.services.casemix import BRANCH, HOSPITAL, VILLAGE, holidays
 from demo.services.context import DemoDates, step_random
 from demo.services.county import county_plan, village_names
 from demo.services.identifiers import credit_code, licence_number, organisation_code, resident_id
@@ -62,11 +64,12 @@ def test_licence_numbers_and_resident_ids_of_a_roster_are_well_formed():
 
 # (anchor, first and last month of activity, move day, last year, age reference, first week)
 ANCHORS = [
-    # The day this demo was first made: the dates it used to fix.
-    (D(2026, 11, 22), (D(2025, 11, 1), D(2026, 10, 1)), D(2026, 7, 1), 2026, D(2026, 1, 1), D(2026, 11, 16)),
-    (D(2026, 12, 3), (D(2025, 12, 1), D(2026, 11, 1)), D(2026, 8, 1), 2026, D(2026, 1, 1), D(2026, 11, 30)),
-    (D(2027, 3, 15), (D(2026, 3, 1), D(2027, 2, 1)), D(2026, 11, 1), 2027, D(2026, 1, 1), D(2027, 3, 15)),
-    (D(2027, 7, 4), (D(2026, 7, 1), D(2027, 6, 1)), D(2027, 3, 1), 2027, D(2027, 1, 1), D(2027, 6, 28)),
+    # The day this demo was first made: the dates it used to fix, but for the first month of
+    # activity, a month earlier now that the last month has its same month a year before.
+    (D(2026, 11, 22), (D(2025, 10, 1), D(2026, 10, 1)), D(2026, 7, 1), 2026, D(2026, 1, 1), D(2026, 11, 16)),
+    (D(2026, 12, 3), (D(2025, 11, 1), D(2026, 11, 1)), D(2026, 8, 1), 2026, D(2026, 1, 1), D(2026, 11, 30)),
+    (D(2027, 3, 15), (D(2026, 2, 1), D(2027, 2, 1)), D(2026, 11, 1), 2027, D(2026, 1, 1), D(2027, 3, 15)),
+    (D(2027, 7, 4), (D(2026, 6, 1), D(2027, 6, 1)), D(2027, 3, 1), 2027, D(2027, 1, 1), D(2027, 6, 28)),
 ]
 
 
@@ -76,7 +79,7 @@ def test_every_date_of_the_demo_derives_from_its_anchor(
 ):
     dates = DemoDates(anchor)
 
-    assert (dates.period_start, dates.last_month) == period  # twelve whole months before the anchor's
+    assert (dates.period_start, dates.last_month) == period  # thirteen whole months before the anchor's
     assert dates.period_end == anchor.replace(day=1)
     assert dates.move_on == move_on and dates.last_signing == move_on - datetime.timedelta(days=1)
     assert dates.years == tuple(range(2020, last_year + 1))
@@ -99,3 +102,16 @@ def test_the_holidays_follow_the_year_of_activity():
     ]
     assert factors[D(2027, 10, 1)] == 0.6 and factors[D(2027, 9, 15)] == 0.75  # 国庆, 中秋
     assert holidays([2028])[D(2028, 10, 3)] == 0.6  # 中秋 inside 国庆: the lower factor
+
+
+def _site(code, tier, visit_weight):
+    return Site(code, 0, tier, True, {}, (), visit_weight, 0, 0.0, None)
+
+
+def test_the_lead_hospital_draws_a_share_of_primary_cares_visits_and_no_more():
+    sites = [_site("H0001", HOSPITAL, 24), _site("H0002", HOSPITAL, 16), _site("H0101", BRANCH, 38)]
+    sites.append(_site("H1001", VILLAGE, 22))
+
+    assert drawn_weights(sites, "visit_weight", 0.0, "H0001") == [24, 16, 38, 22]
+    weights = drawn_weights(sites, "visit_weight", 0.1, "H0001")
+    assert [round(weight, 6) for weight in weights] == [30, 16, 34.2, 19.8]  # the same 100 visits

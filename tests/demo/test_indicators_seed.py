@@ -1,13 +1,26 @@
 """The demo's indicators (issue 14): the year of activity computed, published but for the last
-months, figures that agree with the activity seeded, and the latest published month restated by
-the lead hospital's corrected admissions (issue 15 point 7)."""
+months, figures that agree with the activity seeded, the latest published month restated by
+the lead hospital's corrected admissions, and warnings of every kind, raised by the computation
+from the activity as generated (issue 15 point 7)."""
 
 import datetime
 from decimal import Decimal
 
-from assessment.models import IndicatorMonth, IndicatorValue, MeasureSnapshot, Restatement
+from django.db.models import Count, Q
+
+from assessment.models import (
+    IndicatorMonth,
+    IndicatorValue,
+    IndicatorWarning,
+    MeasureSnapshot,
+    Restatement,
+    WarningKind,
+)
+from assessment.services.warnings import SIPHONING_POINTS
 from core.measures import month_range
 from core.models import MeasureChange
+from demo.services.activity import CLOSED
+from demo.services.context import add_months
 from encounters.models import Admission, IngestBatch, OutpatientVisit
 from tests.demo.conftest import DATES
 
@@ -55,9 +68,9 @@ def test_the_latest_published_month_is_restated_by_the_lead_hospitals_corrected_
         "HIS-WINNING",
         NIGHT_BATCH,
     )
-    assert (batch.created, batch.updated, batch.unchanged, batch.rejected) == (0, 4, 0, 0)
+    assert (batch.created, batch.updated, batch.unchanged, batch.rejected) == (0, 5, 0, 0)
     assert set(corrected.values_list("month", "institution__code")) == {(RESTATED, "H0001")}
-    assert corrected.count() == 4
+    assert corrected.count() == 5
     # Only that month's insurance-fund shares changed, at the alliance, the month and its year to date.
     assert {r.month for r in restatements} == {RESTATED}
     assert set(figures) == {
@@ -92,3 +105,60 @@ def test_the_audit_cut_lowers_the_fund_paid_in_the_county_in_both_shares(county)
         cut,
     )
     assert in_county.new_value < in_county.old_value and primary.new_value > primary.old_value
+
+
+# --- Warnings ----------------------------------------------------------------------------------------
+def test_the_seeded_year_has_warnings_of_every_kind(county):
+    kinds = set(IndicatorWarning.objects.filter(alliance=county.alliance).values_list("kind", flat=True))
+
+    assert kinds == set(WarningKind.values)
+
+
+def _shares_of_visits(month):
+    """(lead, primary care) in percent of the in-county visits of `month`, from the rows seeded
+    (primary care: the branches H01xx and the village clinics H1xxx)."""
+    counts = OutpatientVisit.objects.filter(month=month, in_county=True).aggregate(
+        total=Count("pk"),
+        lead=Count("pk", filter=Q(institution__code="H0001")),
+        primary=Count("pk", filter=Q(institution__code__gte="H0101")),
+    )
+    return tuple(
+        (Decimal(100) * counts[part] / counts["total"]).quantize(Decimal("0.01"))
+        for part in ("lead", "primary")
+    )
+
+
+def test_the_last_month_warns_of_siphoning_as_the_lead_hospitals_new_building_draws_visits(county):
+    """The lead hospital's new outpatient building opened three months before the anchor's: in
+    the last month its share of the visits is up, and primary care's down, against both the
+    month before it opened and the same month a year before."""
+    warning = IndicatorWarning.objects.get(kind=WarningKind.SIPHONING, subject="visits")
+    compared = [add_months(DATES.last_month, -12), add_months(DATES.last_month, -3), DATES.last_month]
+    lead, primary = ([Decimal(v) for v in warning.detail[part]] for part in ("lead", "primary"))
+
+    assert (warning.month, warning.scope, warning.light) == (DATES.last_month, "alliance", "red")
+    assert warning.detail["months"] == ["2025-11", "2026-08", "2026-11"]
+    assert [_shares_of_visits(month) for month in compared] == list(zip(lead, primary, strict=True))
+    assert min(lead[2] - lead[0], lead[2] - lead[1]) >= 4 * SIPHONING_POINTS  # the lead's share rose
+    assert min(primary[0] - primary[2], primary[1] - primary[2]) >= 4 * SIPHONING_POINTS
+    # Only the last month has visits of its own and of its same month a year before.
+    assert set(
+        IndicatorWarning.objects.filter(kind=WarningKind.SIPHONING).values_list("month", flat=True)
+    ) == {DATES.last_month}
+
+
+def test_a_month_a_village_clinic_sent_nothing_is_incomplete(county):
+    """One clinic closed for its renovation, another's doctor at training: a whole month
+    without a record of theirs, the months around it as usual."""
+    incomplete = {
+        warning.month: {item["code"] for item in warning.detail["missing"]}
+        for warning in IndicatorWarning.objects.filter(kind=WarningKind.INCOMPLETE_MONTH)
+    }
+
+    assert len(CLOSED) == 2
+    for code, months_back in CLOSED.items():
+        month = add_months(DATES.period_end, -months_back)
+        visits = OutpatientVisit.objects.filter(institution__code=code)
+        assert not visits.filter(month=month).exists()
+        assert visits.filter(month__lt=month).exists() and visits.filter(month__gt=month).exists()
+        assert code in incomplete[month]

@@ -332,8 +332,8 @@ def test_another_day_moves_the_activity_the_pools_and_the_open_referrals(county)
 
     after = _what_the_anchor_moves(D(2027, 3, 15))
     same = {"open": 6, "booked from": True, "history after": False, "received after": False}
-    assert before == {"months": (D(2025, 12, 1), D(2026, 11, 1)), "weeks": _weeks(D(2026, 11, 30)), **same}
-    assert after == {"months": (D(2026, 3, 1), D(2027, 2, 1)), "weeks": _weeks(D(2027, 3, 15)), **same}
+    assert before == {"months": (D(2025, 11, 1), D(2026, 11, 1)), "weeks": _weeks(D(2026, 11, 30)), **same}
+    assert after == {"months": (D(2026, 2, 1), D(2027, 2, 1)), "weeks": _weeks(D(2027, 3, 15)), **same}
     # The county keeps its history: its village clinic moved on the day of the first load.
     moved = OutpatientVisit.objects.filter(institution__code="H1113")
     assert set(moved.filter(visit_date__lt=D(2026, 8, 1)).values_list("client__username", flat=True)) == {
@@ -354,11 +354,11 @@ def test_without_a_day_the_demo_is_anchored_to_todays_local_date(county):
 
     figures = _what_the_anchor_moves(D(2027, 1, 5))
     assert (figures["months"], figures["weeks"], figures["open"]) == (
-        (D(2026, 1, 1), D(2026, 12, 1)),
+        (D(2025, 12, 1), D(2026, 12, 1)),
         _weeks(D(2027, 1, 4)),
         6,
     )
-    assert "demo day 2027-01-05: activity 2026-01-01 to 2026-12-31, pools from 2027-01-04" in out.getvalue()
+    assert "demo day 2027-01-05: activity 2025-12-01 to 2026-12-31, pools from 2027-01-04" in out.getvalue()
 
 
 @pytest.mark.parametrize("value", ["2025-12-31", "3 December"])

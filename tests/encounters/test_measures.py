@@ -170,6 +170,7 @@ def test_admissions_count_in_the_month_of_discharge(county, activity, other_coun
             "admissions.residents.all": 1,
             "admissions.insurance.residents.in_county": Decimal("1200.00"),
             "admissions.insurance.residents.all": Decimal("1200.00"),
+            "admissions.residents.primary": 1,
             "admissions.insurance.residents.primary": Decimal("1200.00"),
         },
         # admitted 28 January, discharged 3 February; and a non-resident's (cost and count only)

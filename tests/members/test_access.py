@@ -32,11 +32,12 @@ pytestmark = pytest.mark.django_db
 D = datetime.date
 # Rows of no institution or alliance, one set for every alliance (members.access `shared`).
 SHARED = {"assessment.indicatordefinition"}
-# Indicator figures (issue 14): computed rows, not entered ones; their matrix is written out in
-# tests/assessment/test_values_api.py over computed figures of two counties.
+# Indicator figures (issue 14) and their warnings (issue 15): computed rows, not entered ones;
+# their matrices are written out in tests/assessment/test_values_api.py and test_warnings.py over
+# computed figures of two counties.
 INDICATORS = {
     "assessment.indicatorvalue", "assessment.indicatormonth", "assessment.restatement",
-    "assessment.measuresnapshot",
+    "assessment.measuresnapshot", "assessment.indicatorwarning",
 }  # fmt: skip
 MODELS = sorted(set(RULES) - SHARED - INDICATORS)
 ROLES = list(MembershipRole.values)

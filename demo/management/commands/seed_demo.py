@@ -47,10 +47,11 @@ class Command(BaseCommand):
             default=None,
             metavar="YYYY-MM-DD",
             help=(
-                "the demo's day (default: today's local date): the twelve whole months of activity "
-                "before its month, the pools of its week and the three after, and the open referrals "
-                "submitted on it; pin it for the same rows on another day (same seed, same day, same "
-                f"county; not before {services.EARLIEST_ANCHOR})"
+                "the demo's day (default: today's local date): the thirteen whole months of activity "
+                "before its month (a year, and the last month's same month a year before), the pools "
+                "of its week and the three after, and the open referrals submitted on it; pin it for "
+                "the same rows on another day (same seed, same day, same county; not before "
+                f"{services.EARLIEST_ANCHOR})"
             ),
         )
 
