@@ -2,12 +2,15 @@
 
 As the demo `committee`, requests the dashboard screen of the latest published month and the
 detail of each indicator's tile 30 times each; prints the median and p95 server time and the
-query count beside the plain SQL of the same reads timed the same way (the screen: the
+query count beside the plain SQL of the same reads timed the same way: the statements the
+request sent, captured and replayed on one cursor (the screen: the session and the user, the
 month's states, the alliance figures of 13 months, their definitions, the month's submissions
-per institution and its open warnings; a tile: 24 months of one indicator at every scope, the
-two months' snapshots and placements its split reads). The target is p95 ≤ 300 ms for both;
-a shortfall is printed, not failed (timing on a shared machine). Every tile costs the same
-number of queries. PostgreSQL only: under CI=true it fails when PostgreSQL is missing.
+per institution, its open warnings; a tile: 24 months of one indicator at every scope, the
+names, the hierarchy, the two months' snapshots and placements its split reads). The target is
+p95 ≤ 300 ms for both; a shortfall is printed, not failed (timing on a shared machine). A tile
+costs at most MAX_TILE_QUERIES queries, whatever the rows (tests/assessment/test_dashboard.py
+asserts the counts do not grow). PostgreSQL only: under CI=true it fails when PostgreSQL is
+missing.
 """
 
 import time
@@ -17,8 +20,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from assessment import dashboard, rollup
-from core import measures as registry
+from assessment import dashboard
 from tests.bench.timing import median_p95_ms
 
 RUNS = 30
@@ -26,37 +28,7 @@ TARGET_P95_MS = 300
 
 pytestmark = pytest.mark.postgres
 
-SCREEN_SQL = [
-    "SELECT * FROM assessment_indicatormonth WHERE alliance_id = %(a)s AND month BETWEEN %(first)s AND %(m)s",
-    """SELECT indicator, month, period, value, restated, definition_id, id FROM assessment_indicatorvalue
-       WHERE alliance_id = %(a)s AND scope = 'alliance' AND month BETWEEN %(first)s AND %(m)s
-         AND (period = 'month' OR (period = 'ytd' AND month = %(m)s))""",
-    """SELECT * FROM assessment_indicatordefinition WHERE id IN (
-         SELECT definition_id FROM assessment_indicatorvalue
-         WHERE alliance_id = %(a)s AND scope = 'alliance' AND month = %(m)s)""",
-    """SELECT p.institution_id,
-         (SELECT COUNT(*) FROM encounters_outpatientvisit v WHERE v.institution_id = p.institution_id
-            AND v.visit_date >= %(m)s AND v.visit_date <= %(end)s),
-         (SELECT COUNT(*) FROM encounters_admission d WHERE d.institution_id = p.institution_id
-            AND d.discharge_date >= %(m)s AND d.discharge_date <= %(end)s),
-         (SELECT MAX(received_at) FROM encounters_outpatientvisit v WHERE v.institution_id = p.institution_id),
-         (SELECT MAX(received_at) FROM encounters_admission d WHERE d.institution_id = p.institution_id)
-       FROM alliance_placement p WHERE p.alliance_id = %(a)s AND p.role <> 'partner'
-         AND p.valid_from <= %(end)s AND (p.valid_to IS NULL OR p.valid_to > %(end)s)""",
-    """SELECT * FROM assessment_indicatorwarning WHERE alliance_id = %(a)s AND month = %(m)s
-         AND state <> 'resolved'""",
-]
-TILE_SQL = [
-    """SELECT v.*, d.* FROM assessment_indicatorvalue v JOIN assessment_indicatordefinition d
-         ON d.id = v.definition_id WHERE v.alliance_id = %(a)s AND v.indicator = %(code)s
-         AND v.period = 'month' AND v.month BETWEEN %(first24)s AND %(m)s""",
-    """SELECT institution_id, parent_id FROM alliance_placement WHERE alliance_id = %(a)s
-         AND valid_from <= %(end)s AND (valid_to IS NULL OR valid_to > %(end)s)""",
-    """SELECT institution_id, month, "values" FROM assessment_measuresnapshot
-         WHERE alliance_id = %(a)s AND month IN (%(m)s, %(before)s)""",
-    """SELECT institution_id, role, parent_id, valid_from, valid_to FROM alliance_placement
-         WHERE alliance_id = %(a)s""",
-]
+MAX_TILE_QUERIES = 14  # a tile whose figure splits over the members; fewer when it does not
 
 
 def _time(call):
@@ -68,12 +40,16 @@ def _time(call):
     return median_p95_ms(samples)
 
 
-def _plain(statements, params):
+def _plain(queries):
+    """The same reads as plain SQL: the statements the request sent (captured), replayed on one
+    cursor without Django, its templates or its JSON: the database's share of the request."""
+    statements = [query["sql"] for query in queries if not query["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+
     def run():
         with connection.cursor() as cursor:
             for sql in statements:
-                cursor.execute(sql, params)
-                cursor.fetchall()
+                cursor.execute(sql)
+                cursor.fetchall() if cursor.description else None
 
     return _time(run)
 
@@ -89,18 +65,13 @@ def test_dashboard_and_tiles_of_the_full_demo(client, full_demo):
     client.force_login(user)
     month = dashboard.opening_month(dashboard.months_of(alliance))
     text = month.strftime("%Y-%m")
-    params = {
-        "a": alliance.pk, "m": month, "end": registry.month_end(month),
-        "first": rollup.shift(month, -12), "first24": rollup.shift(month, -23), "before": rollup.shift(month, -1),
-    }  # fmt: skip
-
     query = {"alliance": alliance.pk, "month": text}
     assert client.get("/indicators/dashboard/", query).status_code == 200  # warm-up
     median, p95 = _time(lambda: client.get("/indicators/dashboard/", query))
     with CaptureQueriesContext(connection) as queries:
         response = client.get("/indicators/dashboard/", query)
     tiles = response.context["data"]["tiles"]
-    sql_median, sql_p95 = _plain(SCREEN_SQL, params)
+    sql_median, sql_p95 = _plain(queries.captured_queries)
     print(
         f"\n[{connection.vendor}] dashboard of {alliance.name} {text} as the committee, {len(tiles)} tiles,"
         f" {RUNS} runs (target p95 ≤ {TARGET_P95_MS} ms)\n"
@@ -119,7 +90,7 @@ def test_dashboard_and_tiles_of_the_full_demo(client, full_demo):
             answer = client.get("/indicators/dashboard/tile/", tile_query)
         assert answer.status_code == 200
         counts[code] = len(queries)
-        sql_median, sql_p95 = _plain(TILE_SQL, {**params, "code": code})
+        sql_median, sql_p95 = _plain(queries.captured_queries)
         worst = max(worst, p95)
         moved = answer.json()["movers"]
         print(
@@ -128,4 +99,4 @@ def test_dashboard_and_tiles_of_the_full_demo(client, full_demo):
             f"  split: {'yes' if moved['splittable'] else 'no'}"
         )
     print(f"  worst tile p95 {worst:.1f} ms")
-    assert len(set(counts.values())) == 1, counts
+    assert max(counts.values()) <= MAX_TILE_QUERIES, counts
