@@ -16,14 +16,16 @@ are written together or not at all. It looks at the month as just stored:
   that has sent nothing for longer than the alliance's silence limit
   (encounters.querysets.submission_summary), raised on the current month, whose records are
   still arriving (a silence is about now, not about a month);
-- **incomplete month**: an elapsed month in which some member institutions sent no record.
+- **incomplete month**: an elapsed month in which some member institutions sent no record
+  counting in it, as the computation counted them (the month's snapshots).
 
 Each warning is one row per kind × subject × scope × institution of the month. A later
 computation updates the rows it raises again (an acknowledged warning stays acknowledged),
 resolves the ones whose condition cleared and opens a resolved one again when its condition
 returns. The warnings new or opened again reach the inbox of the alliance's bureau and office
 through core.events. Reads: the month's figures, their definitions, the snapshots and the
-hierarchy of the months compared, the submissions, the stored warnings: six queries.
+hierarchy of the months compared, the stored warnings (five queries), the names of the members
+missing from an incomplete month, and on the current month the submissions.
 """
 
 from decimal import Decimal
@@ -37,7 +39,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from alliance.choices import PlacementRole
-from alliance.models import Placement
+from alliance.models import Institution, Placement
 from alliance.querysets import today
 from core import access, events
 from core.exceptions import Conflict
@@ -69,6 +71,8 @@ SIPHONING = {
     "admissions": ("admissions.residents.lead", "admissions.residents.primary", "admissions.residents.all"),
 }
 WATCHED_SCOPES = (Scope.ALLIANCE, Scope.TOWNSHIP)
+# The sources whose records make an institution's month complete (encounters' measures).
+ENCOUNTER_SOURCES = frozenset({"encounters.visits", "encounters.admissions"})
 ALLIANCE_KEY = (Scope.ALLIANCE, None)
 
 
@@ -76,14 +80,15 @@ def raise_warnings(alliance, month, now):
     """Raise, update and resolve the warnings of `month` of `alliance`; returns the warnings new
     or opened again (their recipients hear of them when the transaction commits)."""
     kinds = {WarningKind.OFF_TARGET, WarningKind.WRONG_WAY, WarningKind.SIPHONING}
-    found = _figure_warnings(alliance, month) + _siphoning(alliance, month)
+    stored = _stored(alliance, month)
+    found = _figure_warnings(alliance, month) + _siphoning(stored, month)
     current = today().replace(day=1)
     if month < current:
         kinds.add(WarningKind.INCOMPLETE_MONTH)
+        found += _incomplete(stored, month)
     if month == current:
         kinds.add(WarningKind.SILENT_SOURCE)
-    if kinds & {WarningKind.INCOMPLETE_MONTH, WarningKind.SILENT_SOURCE}:
-        found += _source_warnings(alliance, month, now, kinds)
+        found += _silent_sources(alliance, month, now)
     raised = _store(alliance, month, kinds, found, now)
     if raised:
         _announce(alliance, month, raised)
@@ -133,15 +138,13 @@ def _wrong_way(direction, values):
     return all(worse(a, b) for a, b in zip(values, values[1:], strict=False))
 
 
-def _siphoning(alliance, month):
+def _siphoning(stored, month):
     """Siphoning of visits and of admissions, from the snapshots of the month, three months
-    before and a year before, rolled up on each month's hierarchy (two queries)."""
-    months = sorted({month, rollup.shift(month, -3), rollup.shift(month, -12)})
-    figures = _figures(alliance, months)
+    before and a year before, rolled up on each month's hierarchy."""
+    months = (rollup.shift(month, -12), rollup.shift(month, -3), month)
     found = []
     for subject, (lead, primary, total) in SIPHONING.items():
-        shares = {m: _shares(figures, m, lead, primary, total) for m in months}
-        now, before, year = shares[month], shares[rollup.shift(month, -3)], shares[rollup.shift(month, -12)]
+        year, before, now = (_shares(stored.figures, m, lead, primary, total) for m in months)
         if None in (now, before, year):
             continue
         rising = all(now[0] - then[0] >= SIPHONING_POINTS for then in (before, year))
@@ -150,25 +153,40 @@ def _siphoning(alliance, month):
             detail = {
                 "lead": [_text(share[0]) for share in (year, before, now)],
                 "primary": [_text(share[1]) for share in (year, before, now)],
-                "months": [
-                    m.strftime("%Y-%m") for m in (rollup.shift(month, -12), rollup.shift(month, -3), month)
-                ],
+                "months": [m.strftime("%Y-%m") for m in months],
             }
             found.append((WarningKind.SIPHONING, subject, Scope.ALLIANCE, None, Light.RED, detail))
     return found
 
 
-def _figures(alliance, months):
+class _Stored:
+    """What the computation just stored of the month, three months before and a year before:
+    the snapshots rolled up on each month's hierarchy, and the records counted per institution
+    in the month (two queries)."""
+
+    def __init__(self, figures, hierarchy, counted):
+        self.figures, self.hierarchy, self.counted = figures, hierarchy, counted
+
+
+def _stored(alliance, month):
+    months = sorted({month, rollup.shift(month, -3), rollup.shift(month, -12)})
     placements = Placement.objects.filter(alliance=alliance).only(
         "institution_id", "role", "parent_id", "valid_from", "valid_to"
     )
-    hierarchy = {key: (p.role, p.parent_id) for key, p in placements.by_month(months[0], months[-1]).items()}
-    hierarchy = {key: place for key, place in hierarchy.items() if key[1] in months}
-    base = {}
+    hierarchy = {
+        key: (p.role, p.parent_id)
+        for key, p in placements.by_month(months[0], months[-1]).items()
+        if key[1] in months
+    }
+    base, counted = {}, {}
     snapshots = MeasureSnapshot.objects.filter(alliance=alliance, month__in=months).order_by()
-    for institution_id, snapshot_month, values in snapshots.values_list("institution_id", "month", "values"):
+    for institution_id, snapshot_month, values, rows in snapshots.values_list(
+        "institution_id", "month", "values", "rows"
+    ):
         base[institution_id, snapshot_month] = {code: Decimal(value) for code, value in values.items()}
-    return rollup.Figures(base, {}, hierarchy)
+        if snapshot_month == month:
+            counted[institution_id] = sum(n for source, n in rows.items() if source in ENCOUNTER_SOURCES)
+    return _Stored(rollup.Figures(base, {}, hierarchy), hierarchy, counted)
 
 
 def _shares(figures, month, lead, primary, total):
@@ -183,34 +201,40 @@ def _shares(figures, month, lead, primary, total):
     )
 
 
-def _source_warnings(alliance, month, now, kinds):
-    """Silent sources and the incomplete month, from the month's submissions (one query)."""
+def _incomplete(stored, month):
+    """The members of the month's hierarchy (partners left out) with no record counting in the
+    month, as the computation counted them (one query for their names when some are missing)."""
+    expected = [
+        institution_id
+        for (institution_id, of_month), (role, _parent) in stored.hierarchy.items()
+        if of_month == month and role != PlacementRole.PARTNER
+    ]
+    missing = [institution_id for institution_id in expected if not stored.counted.get(institution_id)]
+    if not missing:
+        return []
+    names = Institution.objects.filter(pk__in=missing).order_by("code").values_list("code", "name")
+    detail = {"expected": len(expected), "missing": [{"code": code, "name": name} for code, name in names]}
+    light = Light.RED if len(missing) * 10 >= len(expected) else Light.AMBER
+    return [(WarningKind.INCOMPLETE_MONTH, "", Scope.ALLIANCE, None, light, detail)]
+
+
+def _silent_sources(alliance, month, now):
+    """The institutions with a HIS of their own silent for longer than the limit (one query)."""
     institutions = Placement.objects.filter(alliance=alliance).values("institution")
-    rows = [row for row in submission_summary(institutions, month, now) if row["alliance"] == alliance.pk]
     found = []
-    if WarningKind.SILENT_SOURCE in kinds:
-        for row in rows:
-            if row["silent"] and row["role"] != PlacementRole.VILLAGE:
-                last = row["last_received"]
-                detail = {
-                    "name": row["institution_name"],
-                    "code": row["institution_code"],
-                    "last_received": timezone.localtime(last).isoformat() if last else None,
-                    "silence_days": row["silence_days"],
-                }
-                found.append(
-                    (WarningKind.SILENT_SOURCE, "", Scope.INSTITUTION, row["institution"], Light.RED, detail)
-                )
-    missing = [row for row in rows if not row["received"]]
-    if WarningKind.INCOMPLETE_MONTH in kinds and missing:
+    for row in submission_summary(institutions, month, now):
+        if row["alliance"] != alliance.pk or not row["silent"] or row["role"] == PlacementRole.VILLAGE:
+            continue
+        last = row["last_received"]
         detail = {
-            "expected": len(rows),
-            "missing": [
-                {"code": row["institution_code"], "name": row["institution_name"]} for row in missing
-            ],
+            "name": row["institution_name"],
+            "code": row["institution_code"],
+            "last_received": timezone.localtime(last).isoformat() if last else None,
+            "silence_days": row["silence_days"],
         }
-        light = Light.RED if len(missing) * 10 >= len(rows) else Light.AMBER
-        found.append((WarningKind.INCOMPLETE_MONTH, "", Scope.ALLIANCE, None, light, detail))
+        found.append(
+            (WarningKind.SILENT_SOURCE, "", Scope.INSTITUTION, row["institution"], Light.RED, detail)
+        )
     return found
 
 
