@@ -30,7 +30,9 @@ def test_every_demo_account_at_1366(indicator_catalogue, live_server, page, sett
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     seed_demo(seed=7, scale="small")
     errors = []
-    page.on("console", lambda m: errors.append(f"{m.text} {m.location['url']}") if m.type == "error" else None)
+    page.on(
+        "console", lambda m: errors.append(f"{m.text} {m.location['url']}") if m.type == "error" else None
+    )
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.set_viewport_size({"width": 1366, "height": 768})
     nav = page.get_by_role("navigation", name="主导航")
