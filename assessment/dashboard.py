@@ -5,14 +5,16 @@ months or institutions (asserted in tests/assessment/test_dashboard.py).
 - `screen(user, alliance, month)`: a tile per indicator of the alliance (month value, target,
   light, change against last month and the same month last year, year to date, a 12-month
   sparkline, restated and provisional marks), the data completeness of the month as computed,
-  when it was computed, and the month's open warnings. Seven queries.
+  when it was computed, and the month's open warnings. Six queries.
 - `tile(user, alliance, month, code)`: 24 months of the alliance value with the target, the
   ranking of the branches, each branch's institutions (the drill-down; the institution figures
   link to their page, and from there the records, for the roles that read them), and **which
-  members moved the figure** since last month (`contributions`). About ten queries.
+  members moved the figure** since last month (`contributions`). At most twelve queries
+  (tests/bench/test_dashboard_bench.py: fourteen with the session's), fewer when the figure
+  does not split over the members.
 
-Everything is read through the access door: the figures through `IndicatorValue.for_user`, and
-a user who does not watch the alliance gets nothing (the views answer 404).
+Everything is read through the access door: the figures through `IndicatorValue.for_user`; a
+role that watches no alliance gets 403 from the views, an alliance out of its reach 404.
 """
 
 from decimal import Decimal
