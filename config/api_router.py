@@ -9,12 +9,15 @@ from core.api.views import InboxViewSet, JobViewSet, ObtainTokenView
 from encounters.api.urls import routes as encounters_routes
 from members.api.urls import routes as members_routes
 from members.api.views import MeView
+from pharmacy.api.urls import routes as pharmacy_routes
 from referrals.api.urls import routes as referrals_routes
 
 router = DefaultRouter()
 router.register("jobs", JobViewSet, basename="job")
 router.register("inbox", InboxViewSet, basename="inbox")
-routes = [*alliance_routes, *members_routes, *encounters_routes, *referrals_routes, *assessment_routes]
+routes = [
+    *alliance_routes, *members_routes, *encounters_routes, *referrals_routes, *pharmacy_routes, *assessment_routes,
+]  # fmt: skip
 for prefix, viewset, basename in routes:
     router.register(prefix, viewset, basename=basename)
 

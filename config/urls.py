@@ -20,6 +20,7 @@ urlpatterns = [
     path("people/", include("members.urls")),
     path("encounters/", include("encounters.urls")),
     path("referrals/", include("referrals.urls")),
+    path("pharmacy/", include("pharmacy.urls")),
     path("indicators/", include("assessment.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_router")),

@@ -20,8 +20,8 @@ class NavGroup:
     order: int
 
 
-ALLIANCE, PEOPLE, ENCOUNTERS, REFERRALS, ASSESSMENT, SYSTEM = (
-    "alliance", "people", "encounters", "referrals", "assessment", "system",
+ALLIANCE, PEOPLE, ENCOUNTERS, REFERRALS, PHARMACY, ASSESSMENT, SYSTEM = (
+    "alliance", "people", "encounters", "referrals", "pharmacy", "assessment", "system",
 )  # fmt: skip
 GROUPS = {
     group.key: group
@@ -30,6 +30,7 @@ GROUPS = {
         NavGroup(PEOPLE, pgettext_lazy("menu group", "People"), 20),
         NavGroup(ENCOUNTERS, pgettext_lazy("menu group", "Care data"), 30),
         NavGroup(REFERRALS, pgettext_lazy("menu group", "Referrals"), 40),
+        NavGroup(PHARMACY, pgettext_lazy("menu group", "Drugs"), 45),
         NavGroup(ASSESSMENT, pgettext_lazy("menu group", "Indicators and evaluation"), 50),
         NavGroup(SYSTEM, pgettext_lazy("menu group", "System"), 90),
     )

@@ -2,6 +2,7 @@
 
 import json
 
+from auditlog.context import auditlog_value
 from django.utils.translation import gettext as _
 from rest_framework import viewsets
 from rest_framework.exceptions import PermissionDenied
@@ -41,7 +42,19 @@ class IdempotentCreateMixin:
         return response
 
 
-class ScopedModelViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
+class AuditActorMixin:
+    """The audit trail names the API caller: django-auditlog's middleware runs before DRF has
+    authenticated the token, so it saw no user; once DRF has, the caller goes into the request's
+    audit context (the same dict the middleware set, read when each log entry is saved)."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        context = auditlog_value.get(None)
+        if context is not None and request.user.is_authenticated and context.get("actor") is None:
+            context["actor"] = request.user
+
+
+class ScopedModelViewSet(AuditActorMixin, IdempotentCreateMixin, viewsets.ModelViewSet):
     """A viewset that is safe by default: rows come through `for_user`, writes ask the policy.
 
     Subclasses set `queryset` (with `select_related`), `serializer_class` and `filterset_class`.
@@ -68,7 +81,7 @@ class ScopedModelViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
             raise PermissionDenied(_("Your role may not change records of this institution."))
 
 
-class ScopedReadOnlyModelViewSet(viewsets.ReadOnlyModelViewSet):
+class ScopedReadOnlyModelViewSet(AuditActorMixin, viewsets.ReadOnlyModelViewSet):
     """The read-only twin of ScopedModelViewSet."""
 
     permission_classes = [IsAuthenticated]

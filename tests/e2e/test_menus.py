@@ -55,6 +55,7 @@ def test_every_roles_menu_fits_one_line_at_1366_and_opens_by_group(live_server, 
         "人员",
         "诊疗数据",
         "转诊",
+        "药品",
         "指标与评价",
         "系统",
     ]
