@@ -49,14 +49,15 @@ def _check_writer(user, obj):
         raise PermissionDenied(_("Only the alliance office keeps the drug catalogue and the formularies."))
 
 
-def _normalised(fields):
+def normalised(fields):
+    """The codes of `fields` made plain (full-width to plain, spaces dropped, upper case)."""
     return {name: plain(value) if name in CODE_FIELDS else value for name, value in fields.items()}
 
 
 @transaction.atomic
 def create_entry(alliance, *, acting_user, purchase_price=None, retail_price=None, price_from=None, **fields):
     """A new entry of the alliance's catalogue, with its first unified price when given."""
-    entry = DrugCatalogueEntry(alliance=alliance, **_normalised(fields))
+    entry = DrugCatalogueEntry(alliance=alliance, **normalised(fields))
     _check_writer(acting_user, entry)
     entry.search_keys = search_keys(entry.generic_name, entry.trade_name)
     entry.full_clean()
@@ -70,7 +71,7 @@ def create_entry(alliance, *, acting_user, purchase_price=None, retail_price=Non
 def update_entry(entry, *, acting_user, **changes):
     """Change an entry's fields (never its prices: `change_price`)."""
     _check_writer(acting_user, entry)
-    for name, value in _normalised(changes).items():
+    for name, value in normalised(changes).items():
         setattr(entry, name, value)
     entry.search_keys = search_keys(entry.generic_name, entry.trade_name)
     entry.full_clean()

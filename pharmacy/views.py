@@ -47,6 +47,11 @@ class DrugListView(ScopedListView):
     def get_queryset(self):
         return super().get_queryset().with_prices(today())
 
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            can_import=access.can_write(self.request.user, DrugCatalogueEntry), **kwargs
+        )
+
 
 class DrugDetailView(ScopedDetailView):
     model = DrugCatalogueEntry

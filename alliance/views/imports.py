@@ -15,11 +15,16 @@ from core.models import Job
 from ..imports import InstitutionImport, may_use_imports
 
 IMPORTER = InstitutionImport()
-# Each import by its Job kind: title and url names. The staff import lives in the people app,
-# reached by url name only (the hierarchy never imports it, DESIGN §2).
+# Each import by its Job kind: title and url names. The staff and drug imports live in their
+# apps, reached by url name only (the hierarchy never imports them, DESIGN §2).
 IMPORTS = {
     "import_institutions": (IMPORTER.title, "alliance:import_institutions", ("alliance", "Institution")),
     "import_staff": (_("Import staff"), "members:import_staff", ("members", "StaffMember")),
+    "import_drugs": (
+        _("Import the drug catalogue"),
+        "pharmacy:import_drugs",
+        ("pharmacy", "DrugCatalogueEntry"),
+    ),
 }
 
 
