@@ -295,6 +295,15 @@ RULES = {
         read=ALLIANCE_WATCHERS,
         write={Role.BUREAU: ALLIANCE, Role.ALLIANCE_ADMIN: ALLIANCE},
     ),
+    # The drug catalogue and the formularies (issue 16): one of each alliance, read by every role
+    # of it (a clinician prescribing, an HIS mapping its codes), kept by the alliance office.
+    "pharmacy.drugcatalogueentry": Rule(
+        alliance="alliance", read=EVERY_ROLE, write={Role.ALLIANCE_ADMIN: ALLIANCE}
+    ),
+    "pharmacy.drugprice": Rule(
+        alliance="entry__alliance", read=EVERY_ROLE, write={Role.ALLIANCE_ADMIN: ALLIANCE}
+    ),
+    "pharmacy.formulary": Rule(alliance="alliance", read=EVERY_ROLE, write={Role.ALLIANCE_ADMIN: ALLIANCE}),
     # The indicator catalogue: one for every alliance; the bureau corrects or adds a definition.
     "assessment.indicatordefinition": Rule(
         shared=True, read=DEFINITION_READERS, write={Role.BUREAU: ALLIANCE}
