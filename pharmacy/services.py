@@ -96,7 +96,7 @@ def change_price(entry, *, purchase_price, retail_price, valid_from=None, acting
     entry's row is locked, so two changes at once follow each other."""
     _check_writer(acting_user, entry)
     valid_from = valid_from or today()
-    DrugCatalogueEntry.objects.select_for_update().filter(pk=entry.pk).first()
+    DrugCatalogueEntry.objects.select_for_update().filter(pk=entry.pk).order_by("pk").first()
     latest = entry.prices.order_by("-valid_from").first()
     if latest is None:
         return _first_price(entry, purchase_price, retail_price, valid_from)
@@ -130,7 +130,9 @@ def set_formulary(formulary, entries, *, acting_user):
     foreign = [entry for entry in wanted.values() if entry.alliance_id != formulary.alliance_id]
     if foreign:
         raise ValidationError({"entries": [_("A formulary holds drugs of its own alliance's catalogue.")]})
-    Formulary.objects.select_for_update().filter(pk=formulary.pk).first()
+    Formulary.objects.select_for_update().filter(pk=formulary.pk).order_by(
+        "pk"
+    ).first()  # no join: PostgreSQL locks no nullable side
     held = {item.entry_id: item for item in formulary.items.all()}
     gone = [item for entry_id, item in held.items() if entry_id not in wanted]
     new = [entry for entry_id, entry in wanted.items() if entry_id not in held]

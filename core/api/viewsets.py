@@ -52,6 +52,14 @@ class AuditActorMixin:
         context = auditlog_value.get(None)
         if context is not None and request.user.is_authenticated and context.get("actor") is None:
             context["actor"] = request.user
+            self._audit_context = context
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        # The middleware's context outlives the request in its thread: leave no caller in it.
+        context = getattr(self, "_audit_context", None)
+        if context is not None:
+            context["actor"] = None
+        return super().finalize_response(request, response, *args, **kwargs)
 
 
 class ScopedModelViewSet(AuditActorMixin, IdempotentCreateMixin, viewsets.ModelViewSet):

@@ -2,7 +2,8 @@
 services only: the hierarchy of 浦江县医共体, its staff, secondments, family-doctor teams, signed
 residents and governance, a year of encounter activity (issue 5 point 5: visits and
 admissions as the HIS clients and the insurance feed send them), referrals, the year's indicators
-(issue 14) with one published month restated by a late correction (issue 15 point 7), then the
+(issue 14) with one published month restated by a late correction (issue 15 point 7), the drug
+catalogue with its prices over the year and the tiers' formularies (issue 16 point 6), then the
 demo accounts of DESIGN §8.
 
 The load is a list of steps, each a function of a `SeedContext` (seeded random sources, the
@@ -15,7 +16,7 @@ of activity, the pools and the open referrals are relative to it (context.DemoDa
 Idempotent: when the demo alliance exists the steps are skipped and only the accounts and
 their password are checked, so a second run changes nothing (flush the database to rebuild,
 e.g. with another seed, scale or day). A county loaded before the activity or the referrals
-existed gets only those steps, anchored to the day of this run.
+existed (or the drug catalogue) gets only those steps, anchored to the day of this run.
 """
 
 import time
@@ -29,9 +30,10 @@ from alliance.models import Alliance, Department, Institution
 from alliance.querysets import today as alliance_today
 from encounters.models import Admission, OutpatientVisit
 from members.models import SignedResident, StaffMember
+from pharmacy.models import DrugCatalogueEntry
 from referrals.models import Referral
 
-from . import accounts, activity, county, governance, indicators, referrals, staff, teams
+from . import accounts, activity, county, governance, indicators, pharmacy, referrals, staff, teams
 from .accounts import DEFAULT_PASSWORD, demo_password
 from .context import DEFAULT_SCALE, EARLIEST_ANCHOR, SCALES, DemoDates, SeedContext
 
@@ -43,6 +45,7 @@ __all__ = [
 ACTIVITY_STEPS = (activity.register_clients, activity.record_visits, activity.record_admissions)
 REFERRAL_STEPS = (referrals.publish_pools, referrals.record_referrals, referrals.open_referrals)
 INDICATOR_STEPS = (indicators.compute_indicators, indicators.restate_published_month)
+PHARMACY_STEPS = (pharmacy.register_drugs, pharmacy.record_prices, pharmacy.set_formularies)
 
 STEPS = (
     county.create_alliance,
@@ -59,6 +62,7 @@ STEPS = (
     *ACTIVITY_STEPS,
     *REFERRAL_STEPS,
     *INDICATOR_STEPS,
+    *PHARMACY_STEPS,
 )
 
 
@@ -91,6 +95,7 @@ def seed_demo(*, seed=2026, scale=DEFAULT_SCALE, today=None):
         later = () if activity.recorded(alliance) else ACTIVITY_STEPS
         later += () if referrals.recorded(alliance) else REFERRAL_STEPS
         later += () if indicators.recorded(alliance) else INDICATOR_STEPS
+        later += () if pharmacy.recorded(alliance) else PHARMACY_STEPS
         if later:
             _build(_reload(context, alliance), timings, later)
     logins = accounts.ensure_accounts(alliance, keeper, acting_user=admin)
@@ -149,4 +154,5 @@ def summary(alliance):
         "visits": OutpatientVisit.objects.filter(alliance=alliance).count(),
         "admissions": Admission.objects.filter(alliance=alliance).count(),
         "referrals": Referral.objects.filter(alliance=alliance).count(),
+        "drugs": DrugCatalogueEntry.objects.filter(alliance=alliance).count(),
     }

@@ -99,8 +99,8 @@ class DemoDates:
 @dataclass(frozen=True)
 class Scale:
     """How much activity the demo county carries. Every scale builds the whole hierarchy (all
-    branches, village clinics and staff); later issues add their own amounts here (visits,
-    admissions, referrals, …)."""
+    branches, village clinics and staff) and the same drug catalogue; later issues add their own
+    amounts here (visits, admissions, referrals, …)."""
 
     name: str
     signed_residents: int
@@ -177,6 +177,7 @@ class SeedContext:
     clients: dict = field(default_factory=dict)  # institution code (or "insurance") → API client user
     facilities: dict = field(default_factory=dict)  # code → OutsideFacility
     patients: object = None  # activity.PatientPool, drawn once for visits and admissions
+    drugs: list = field(default_factory=list)  # pharmacy.Line of the catalogue, in national-code order
 
     def rng(self, step):
         return step_random(self.seed, step)

@@ -35,7 +35,7 @@ class Command(BaseCommand):
             choices=sorted(services.SCALES),
             default=services.DEFAULT_SCALE,
             help=(
-                "amount of activity; every scale builds the whole hierarchy. small: 300 signed residents, "
+                "amount of activity; every scale builds the whole hierarchy and the drug catalogue. small: 300 signed residents, "
                 "20,000 visits, 1,000 admissions (tests); demo (default, make demo): 3,000 / 300,000 / "
                 "7,000, under a minute; full: 12,000 / 3,000,000 / 70,000, the county of DESIGN §7 for "
                 "benchmarks (about two minutes, more on a busy machine)"
@@ -75,8 +75,8 @@ class Command(BaseCommand):
             f"{result.alliance.name} ({result.alliance.region_code}): "
             f"医院 {counts['hospitals']} · 乡镇卫生院 {counts['branches']} · 村卫生室 {counts['villages']} · "
             f"职工 {counts['staff']} · 签约居民 {counts['signed_residents']} · "
-            f"门急诊 {counts['visits']} · 住院 {counts['admissions']} / hospitals, branches, "
-            "village clinics, staff, signed residents, visits, admissions"
+            f"门急诊 {counts['visits']} · 住院 {counts['admissions']} · 药品目录 {counts['drugs']} / hospitals, "
+            "branches, village clinics, staff, signed residents, visits, admissions, drug catalogue entries"
         )
         password = services.demo_password()
         self.stdout.write("登录账号 / logins (password: %s):" % password)
