@@ -37,7 +37,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ..excel import BOOLEAN, CHOICE, DATE, read_sheet
+from ..excel import BOOLEAN, CHOICE, DATE, MAX_IMPORT_ROWS, read_sheet
 from ..exceptions import Conflict
 from ..identity import decrypt, encrypt
 from ..logging import mask_resident_ids
@@ -91,6 +91,7 @@ class BaseImport:
     repeat_message = gettext_lazy("%(key)s appears earlier in the file (row %(row)d).")
     template_title = ""
     instructions = ()  # the lines of the template's instructions sheet
+    max_rows = MAX_IMPORT_ROWS  # a file with more data rows is refused at upload
 
     def may_import(self, user):
         raise NotImplementedError
@@ -175,7 +176,7 @@ class BatchImporter(BaseImport):
 def start_preview(importer, file, *, user, target=None, options=None, enqueue=True):
     """Read `file` (ImportFileError when it cannot be read: nothing is kept), seal what was read in
     a pending Job of the uploader and, on commit, start its preview. Returns the Job."""
-    sheet = read_sheet(file, importer.columns, allow_csv=importer.allow_csv)
+    sheet = read_sheet(file, importer.columns, max_rows=importer.max_rows, allow_csv=importer.allow_csv)
     headers = {
         column.field: sheet.headers.get(column.field, str(column.header)) for column in importer.columns
     }

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
-from ..excel import MAX_IMPORT_ROWS, ImportFileError, build_template, template_response
+from ..excel import ImportFileError, build_template, template_response
 from ..models import Job, JobState
 from .engine import CREATE, UNCHANGED, UPDATE, ImportAborted, confirm_import, start_preview
 from .forms import UploadForm
@@ -49,7 +49,7 @@ class ImportViewMixin(LoginRequiredMixin):
             importer=self.importer,
             template_url=self.url("_template"),
             upload_url=self.url(),
-            max_rows=MAX_IMPORT_ROWS,
+            max_rows=self.importer.max_rows,
             **kwargs,
         )
 
