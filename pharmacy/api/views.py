@@ -1,6 +1,8 @@
 """API of the catalogue (DESIGN §8 "pharmacy"): `/api/v1/drugs/?search=` and `/api/v1/formularies/`.
 Every role reads its alliance's; the alliance office writes, through `pharmacy.services`."""
 
+import datetime
+
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -33,10 +35,8 @@ def _day(request):
     text = request.query_params.get("on")
     if not text:
         return today()
-    from datetime import date
-
     try:
-        return date.fromisoformat(text)
+        return datetime.date.fromisoformat(text)
     except ValueError:
         raise ValidationError({"on": [_("Enter a date as YYYY-MM-DD.")]}) from None
 
